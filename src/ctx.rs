@@ -1,0 +1,157 @@
+//! The context: options, the set of live sockets, and termination.
+
+use crate::capi::consts::*;
+use crate::error::{err, ZResult, ETERM};
+use parking_lot::{Condvar, Mutex};
+
+/// Context options, with libzmq's defaults.
+#[derive(Clone, Debug)]
+pub(crate) struct CtxOpts {
+    pub io_threads: i32,
+    pub max_sockets: i32,
+    pub ipv6: bool,
+    pub blocky: bool,
+    pub max_msgsz: i32,
+    pub zero_copy_recv: bool,
+    pub thread_priority: i32,
+    pub thread_sched_policy: i32,
+    pub thread_affinity: Vec<i32>,
+    pub thread_name_prefix: String,
+}
+
+impl Default for CtxOpts {
+    fn default() -> Self {
+        CtxOpts {
+            io_threads: ZMQ_IO_THREADS_DFLT,
+            max_sockets: ZMQ_MAX_SOCKETS_DFLT,
+            ipv6: false,
+            blocky: true,
+            max_msgsz: i32::MAX,
+            zero_copy_recv: true,
+            thread_priority: ZMQ_THREAD_PRIORITY_DFLT,
+            thread_sched_policy: ZMQ_THREAD_SCHED_POLICY_DFLT,
+            thread_affinity: Vec::new(),
+            thread_name_prefix: String::new(),
+        }
+    }
+}
+
+/// The largest socket count a context reports as its limit.
+const SOCKET_LIMIT: i32 = 65535;
+
+#[derive(Default)]
+struct CtxState {
+    /// Set by zmq_ctx_shutdown / zmq_ctx_term: new sockets are refused, blocked calls end.
+    terminating: bool,
+    /// Sockets created and not yet fully closed.
+    sockets: usize,
+}
+
+pub(crate) struct Ctx {
+    opts: Mutex<CtxOpts>,
+    state: Mutex<CtxState>,
+    /// Signalled whenever a socket finishes closing.
+    closed: Condvar,
+}
+
+impl Ctx {
+    pub(crate) fn new() -> Ctx {
+        Ctx {
+            opts: Mutex::new(CtxOpts::default()),
+            state: Mutex::new(CtxState::default()),
+            closed: Condvar::new(),
+        }
+    }
+
+    pub(crate) fn opts(&self) -> CtxOpts {
+        self.opts.lock().clone()
+    }
+
+    /// zmq_ctx_set: libzmq's validation, EINVAL for bad values and unknown options.
+    pub(crate) fn set(&self, option: i32, value: i32) -> ZResult<()> {
+        let mut o = self.opts.lock();
+        match option {
+            ZMQ_MAX_SOCKETS if value >= 1 => o.max_sockets = value,
+            ZMQ_IO_THREADS if value >= 0 => o.io_threads = value,
+            ZMQ_IPV6 if value >= 0 => o.ipv6 = value != 0,
+            ZMQ_BLOCKY if value >= 0 => o.blocky = value != 0,
+            ZMQ_MAX_MSGSZ if value >= 0 => o.max_msgsz = value,
+            ZMQ_ZERO_COPY_RECV if value >= 0 => o.zero_copy_recv = value != 0,
+            ZMQ_THREAD_PRIORITY if value >= 0 => o.thread_priority = value,
+            ZMQ_THREAD_SCHED_POLICY if value >= 0 => o.thread_sched_policy = value,
+            ZMQ_THREAD_AFFINITY_CPU_ADD if value >= 0 => {
+                if !o.thread_affinity.contains(&value) {
+                    o.thread_affinity.push(value)
+                }
+            }
+            ZMQ_THREAD_AFFINITY_CPU_REMOVE if value >= 0 => {
+                let Some(i) = o.thread_affinity.iter().position(|&c| c == value) else {
+                    return err(libc::EINVAL);
+                };
+                o.thread_affinity.remove(i);
+            }
+            ZMQ_THREAD_NAME_PREFIX if value >= 0 => o.thread_name_prefix = value.to_string(),
+            _ => return err(libc::EINVAL),
+        }
+        Ok(())
+    }
+
+    /// zmq_ctx_get.
+    pub(crate) fn get(&self, option: i32) -> ZResult<i32> {
+        let o = self.opts.lock();
+        Ok(match option {
+            ZMQ_MAX_SOCKETS => o.max_sockets,
+            ZMQ_SOCKET_LIMIT => SOCKET_LIMIT,
+            ZMQ_IO_THREADS => o.io_threads,
+            ZMQ_IPV6 => o.ipv6 as i32,
+            ZMQ_BLOCKY => o.blocky as i32,
+            ZMQ_MAX_MSGSZ => o.max_msgsz,
+            ZMQ_MSG_T_SIZE => 64,
+            ZMQ_ZERO_COPY_RECV => o.zero_copy_recv as i32,
+            ZMQ_THREAD_SCHED_POLICY => o.thread_sched_policy,
+            ZMQ_THREAD_NAME_PREFIX => o.thread_name_prefix.parse().unwrap_or(0),
+            _ => return err(libc::EINVAL),
+        })
+    }
+
+    /// Reserves room for one more socket: ETERM once terminating, EMFILE past ZMQ_MAX_SOCKETS.
+    pub(crate) fn register_socket(&self) -> ZResult<()> {
+        let max = self.opts.lock().max_sockets as usize;
+        let mut st = self.state.lock();
+        if st.terminating {
+            return err(ETERM);
+        }
+        if st.sockets >= max {
+            return err(libc::EMFILE);
+        }
+        st.sockets += 1;
+        Ok(())
+    }
+
+    /// Called once a socket has fully closed (after its linger).
+    pub(crate) fn unregister_socket(&self) {
+        let mut st = self.state.lock();
+        st.sockets -= 1;
+        if st.sockets == 0 {
+            self.closed.notify_all();
+        }
+    }
+
+    pub(crate) fn is_terminating(&self) -> bool {
+        self.state.lock().terminating
+    }
+
+    /// zmq_ctx_shutdown: refuse new sockets and wake every blocked call with ETERM.
+    pub(crate) fn shutdown(&self) {
+        self.state.lock().terminating = true;
+    }
+
+    /// zmq_ctx_term: shut down, then wait until every socket has been closed.
+    pub(crate) fn term(&self) {
+        self.shutdown();
+        let mut st = self.state.lock();
+        while st.sockets > 0 {
+            self.closed.wait(&mut st);
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! ferrozmq: libzmq (ZeroMQ) rewritten in Rust, exported through libzmq's C ABI.
+//!
+//! Everything extern "C" lives in `capi`; the rest of the crate is safe Rust organised the
+//! way libzmq is: context, I/O threads, pipes, sockets, sessions and engines.
+
+// The C API names its types and functions the C way.
+#![allow(non_camel_case_types)]
+
+pub mod capi;
+pub(crate) mod ctx;
+pub(crate) mod error;
+pub(crate) mod msg;
+pub(crate) mod timers;
+pub(crate) mod util;
+pub(crate) mod z85;
