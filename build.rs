@@ -15,6 +15,9 @@ fn main() {
         root.join("src/capi/libzmq.vers").display()
     );
 
+    // The C test harness compiles for the same target.
+    println!("cargo:rustc-env=FERROZMQ_TARGET={}", env::var("TARGET").unwrap_or_default());
+
     // The draft API is always compiled in; the header fences it behind ZMQ_BUILD_DRAFT_API.
     println!("cargo:rustc-cfg=zmq_draft");
 

@@ -10,6 +10,7 @@ pub mod capi;
 pub(crate) mod ctx;
 pub(crate) mod error;
 pub(crate) mod msg;
+pub(crate) mod options;
 pub(crate) mod timers;
 pub(crate) mod util;
 pub(crate) mod z85;
