@@ -1,0 +1,51 @@
+# ferrozmq: build, install, test and benchmark libzmq's Rust replacement.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+CARGO ?= cargo
+
+VERSION := 4.3.5
+# libzmq 4.3.5 installs libzmq.so.5.2.5; programs record the soname libzmq.so.5.
+REALNAME := libzmq.so.5.2.5
+SONAME := libzmq.so.5
+
+RELEASE := target/release
+
+.PHONY: all install uninstall test valgrind bench clean
+
+all:
+	$(CARGO) build --release
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -m 755 $(RELEASE)/libzmq.so $(DESTDIR)$(LIBDIR)/$(REALNAME)
+	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/libzmq.so
+	install -m 644 $(RELEASE)/libzmq.a $(DESTDIR)$(LIBDIR)/libzmq.a
+	install -m 644 include/zmq.h include/zmq_utils.h $(DESTDIR)$(INCLUDEDIR)/
+	sed -e 's|@prefix@|$(PREFIX)|g' -e 's|@libdir@|$(LIBDIR)|g' \
+	    -e 's|@includedir@|$(INCLUDEDIR)|g' -e 's|@version@|$(VERSION)|g' \
+	    zmq.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libzmq.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	      $(DESTDIR)$(LIBDIR)/libzmq.so $(DESTDIR)$(LIBDIR)/libzmq.a \
+	      $(DESTDIR)$(INCLUDEDIR)/zmq.h $(DESTDIR)$(INCLUDEDIR)/zmq_utils.h \
+	      $(DESTDIR)$(LIBDIR)/pkgconfig/libzmq.pc
+
+# Every test: Rust unit tests, the C API tests, header/symbol conformance, valgrind runs.
+test:
+	$(CARGO) test
+	$(MAKE) valgrind
+
+# Runs the C tests that must be leak- and error-free under valgrind.
+valgrind:
+	bash capi-tests/valgrind.sh
+
+bench:
+	bash bench/run.sh
+
+clean:
+	$(CARGO) clean
