@@ -2,7 +2,13 @@
 
 use crate::capi::consts::*;
 use crate::error::{err, ZResult, ETERM};
+use crate::io::command::Command;
+use crate::io::mailbox::Mailbox;
+use crate::pipe::Pipe;
+use crate::socket::Socket;
 use parking_lot::{Condvar, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Context options, with libzmq's defaults.
 #[derive(Clone, Debug)]
@@ -43,8 +49,30 @@ const SOCKET_LIMIT: i32 = 65535;
 struct CtxState {
     /// Set by zmq_ctx_shutdown / zmq_ctx_term: new sockets are refused, blocked calls end.
     terminating: bool,
-    /// Sockets created and not yet fully closed.
-    sockets: usize,
+    /// Sockets created and not yet fully closed, by id, with their mailboxes (for Stop).
+    sockets: HashMap<u64, Arc<Mailbox>>,
+    next_id: u64,
+}
+
+/// A socket as inproc peers see it.
+pub(crate) struct InprocPeer {
+    pub mailbox: Arc<Mailbox>,
+    pub socket_id: u64,
+    pub socket_type: i32,
+    pub sndhwm: i32,
+    pub rcvhwm: i32,
+}
+
+/// A connection made before its name was bound: the binder's end of the pipe waits here.
+pub(crate) struct PendingInproc {
+    pub connector: InprocPeer,
+    pub pipe: Pipe,
+}
+
+#[derive(Default)]
+struct Inproc {
+    bound: HashMap<String, InprocPeer>,
+    pending: HashMap<String, Vec<PendingInproc>>,
 }
 
 pub(crate) struct Ctx {
@@ -52,6 +80,7 @@ pub(crate) struct Ctx {
     state: Mutex<CtxState>,
     /// Signalled whenever a socket finishes closing.
     closed: Condvar,
+    inproc: Mutex<Inproc>,
 }
 
 impl Ctx {
@@ -60,6 +89,7 @@ impl Ctx {
             opts: Mutex::new(CtxOpts::default()),
             state: Mutex::new(CtxState::default()),
             closed: Condvar::new(),
+            inproc: Mutex::new(Inproc::default()),
         }
     }
 
@@ -114,27 +144,86 @@ impl Ctx {
         })
     }
 
-    /// Reserves room for one more socket: ETERM once terminating, EMFILE past ZMQ_MAX_SOCKETS.
-    pub(crate) fn register_socket(&self) -> ZResult<()> {
+    /// Registers a new socket: ETERM once terminating, EMFILE past ZMQ_MAX_SOCKETS.
+    pub(crate) fn register_socket(&self, mailbox: Arc<Mailbox>) -> ZResult<u64> {
         let max = self.opts.lock().max_sockets as usize;
         let mut st = self.state.lock();
         if st.terminating {
             return err(ETERM);
         }
-        if st.sockets >= max {
+        if st.sockets.len() >= max {
             return err(libc::EMFILE);
         }
-        st.sockets += 1;
-        Ok(())
+        st.next_id += 1;
+        let id = st.next_id;
+        st.sockets.insert(id, mailbox);
+        Ok(id)
     }
 
-    /// Called once a socket has fully closed (after its linger).
-    pub(crate) fn unregister_socket(&self) {
+    /// Called once a socket has fully closed.
+    pub(crate) fn unregister_socket(&self, id: u64) {
         let mut st = self.state.lock();
-        st.sockets -= 1;
-        if st.sockets == 0 {
+        st.sockets.remove(&id);
+        if st.sockets.is_empty() {
             self.closed.notify_all();
         }
+    }
+
+    /// Binds an inproc name to a socket; returns the connections that were waiting for it.
+    pub(crate) fn inproc_bind(&self, name: &str, s: &Socket) -> ZResult<Vec<PendingInproc>> {
+        let mut ip = self.inproc.lock();
+        if ip.bound.contains_key(name) {
+            return err(libc::EADDRINUSE);
+        }
+        ip.bound.insert(name.to_string(), crate::transport::inproc::peer_info(s));
+        Ok(ip.pending.remove(name).unwrap_or_default())
+    }
+
+    pub(crate) fn inproc_unbind(&self, name: &str, socket_id: u64) {
+        let mut ip = self.inproc.lock();
+        if ip.bound.get(name).is_some_and(|b| b.socket_id == socket_id) {
+            ip.bound.remove(name);
+        }
+    }
+
+    /// Connects to an inproc name, bound or not yet. `make` builds the pipe pair (given the
+    /// binder if there is one) and returns (connector's end, binder's end); the binder's
+    /// end is sent to the binder or parked until the bind.
+    pub(crate) fn inproc_connect(
+        &self,
+        name: &str,
+        me: InprocPeer,
+        make: impl FnOnce(&InprocPeer, Option<&InprocPeer>) -> (Pipe, Pipe),
+    ) -> ZResult<Pipe> {
+        let mut ip = self.inproc.lock();
+        match ip.bound.get(name) {
+            Some(b) => {
+                let (mine, theirs) = make(&me, Some(b));
+                crate::transport::inproc::send_bind(b, &me, theirs);
+                Ok(mine)
+            }
+            None => {
+                let (mine, theirs) = make(&me, None);
+                ip.pending
+                    .entry(name.to_string())
+                    .or_default()
+                    .push(PendingInproc { connector: me, pipe: theirs });
+                Ok(mine)
+            }
+        }
+    }
+
+    /// Forgets a socket's connections to `name` still waiting for a bind; true if any.
+    pub(crate) fn inproc_cancel_pending(&self, name: &str, socket_id: u64) -> bool {
+        let mut ip = self.inproc.lock();
+        let Some(list) = ip.pending.get_mut(name) else { return false };
+        let before = list.len();
+        list.retain(|p| p.connector.socket_id != socket_id);
+        let found = list.len() != before;
+        if list.is_empty() {
+            ip.pending.remove(name);
+        }
+        found
     }
 
     pub(crate) fn is_terminating(&self) -> bool {
@@ -143,15 +232,25 @@ impl Ctx {
 
     /// zmq_ctx_shutdown: refuse new sockets and wake every blocked call with ETERM.
     pub(crate) fn shutdown(&self) {
-        self.state.lock().terminating = true;
+        let mut st = self.state.lock();
+        if !st.terminating {
+            st.terminating = true;
+            for mb in st.sockets.values() {
+                mb.send(Command::Stop);
+            }
+        }
     }
 
     /// zmq_ctx_term: shut down, then wait until every socket has been closed.
     pub(crate) fn term(&self) {
         self.shutdown();
         let mut st = self.state.lock();
-        while st.sockets > 0 {
+        while !st.sockets.is_empty() {
             self.closed.wait(&mut st);
         }
+        drop(st);
+        // Connections that never found their binder die with the context.
+        let pending = std::mem::take(&mut self.inproc.lock().pending);
+        drop(pending);
     }
 }

@@ -8,6 +8,8 @@ pub mod ctx;
 pub mod errors;
 pub(crate) mod handle;
 pub mod msg;
+pub mod poll;
+pub mod socket;
 pub mod timers;
 pub mod util;
 

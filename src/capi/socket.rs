@@ -1,0 +1,445 @@
+//! Sockets: creation, options, endpoints, sending and receiving.
+
+use super::ctx::ctx_of;
+use super::handle::Registry;
+use super::msg::zmq_msg_t;
+use super::{guard, guard_int};
+use crate::error::{err, ZResult};
+use crate::msg::Msg;
+use crate::socket::Socket;
+use std::cell::UnsafeCell;
+use std::ffi::CStr;
+use std::os::raw::{c_char, c_int, c_void};
+
+/// A socket behind a C handle. Sockets are not thread-safe (libzmq's rule): one thread uses
+/// a socket at a time, so handing out `&mut` from the cell is sound under that contract.
+pub(crate) struct SocketCell(UnsafeCell<Socket>);
+
+// SAFETY: a socket may migrate between threads (with a memory barrier, as libzmq requires)
+// but is never used by two at once; that is the C API's contract.
+unsafe impl Sync for SocketCell {}
+// SAFETY: as above.
+unsafe impl Send for SocketCell {}
+
+/// libzmq's socket tag.
+pub(crate) static SOCKETS: Registry<SocketCell> = Registry::new(0xbadd_ecaf);
+
+/// The socket behind a handle, or ENOTSOCK.
+pub(crate) fn socket_of<'a>(h: *mut c_void) -> ZResult<&'a mut Socket> {
+    // SAFETY: handles are NULL or came from SOCKETS (stale ones read a dead tag).
+    match unsafe { SOCKETS.get(h) } {
+        // SAFETY: per the threading contract above, no other reference is live.
+        Some(cell) => Ok(unsafe { &mut *cell.0.get() }),
+        None => err(libc::ENOTSOCK),
+    }
+}
+
+/// A C string argument, or EINVAL for NULL / non-UTF-8.
+pub(crate) fn str_arg<'a>(p: *const c_char) -> ZResult<&'a str> {
+    if p.is_null() {
+        return err(libc::EINVAL);
+    }
+    // SAFETY: the caller passes a NUL-terminated string.
+    unsafe { CStr::from_ptr(p) }.to_str().or(err(libc::EINVAL))
+}
+
+#[no_mangle]
+pub extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut c_void {
+    guard(std::ptr::null_mut(), || {
+        let ctx = ctx_of(context)?;
+        let s = Socket::new(ctx, type_)?;
+        Ok(SOCKETS.insert(Box::new(SocketCell(UnsafeCell::new(s)))))
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn zmq_close(s: *mut c_void) -> c_int {
+    guard_int(|| {
+        // SAFETY: as in socket_of.
+        let Some(cell) = (unsafe { SOCKETS.remove(s) }) else { return err(libc::ENOTSOCK) };
+        cell.0.into_inner().close();
+        Ok(0)
+    })
+}
+
+/// # Safety
+/// `optval` points to `optvallen` readable bytes (or is NULL with length 0).
+#[no_mangle]
+pub unsafe extern "C" fn zmq_setsockopt(
+    s: *mut c_void,
+    option: c_int,
+    optval: *const c_void,
+    optvallen: usize,
+) -> c_int {
+    guard_int(|| {
+        let sock = socket_of(s)?;
+        let value: &[u8] = if optvallen == 0 {
+            &[]
+        } else if optval.is_null() {
+            return err(libc::EINVAL);
+        } else {
+            // SAFETY: the caller passes optvallen readable bytes.
+            unsafe { std::slice::from_raw_parts(optval as *const u8, optvallen) }
+        };
+        sock.setsockopt(option, value)?;
+        Ok(0)
+    })
+}
+
+/// # Safety
+/// `optval` points to `*optvallen` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_getsockopt(
+    s: *mut c_void,
+    option: c_int,
+    optval: *mut c_void,
+    optvallen: *mut usize,
+) -> c_int {
+    guard_int(|| {
+        let sock = socket_of(s)?;
+        if optvallen.is_null() {
+            return err(libc::EFAULT);
+        }
+        // SAFETY: optvallen is a valid pointer per the contract.
+        let len = unsafe { *optvallen };
+        let buf: &mut [u8] = if len == 0 {
+            &mut []
+        } else if optval.is_null() {
+            return err(libc::EFAULT);
+        } else {
+            // SAFETY: the caller passes len writable bytes.
+            unsafe { std::slice::from_raw_parts_mut(optval as *mut u8, len) }
+        };
+        let n = sock.getsockopt(option, buf)?;
+        // SAFETY: as above.
+        unsafe { *optvallen = n };
+        Ok(0)
+    })
+}
+
+/// # Safety
+/// `addr` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_bind(s: *mut c_void, addr: *const c_char) -> c_int {
+    guard_int(|| {
+        socket_of(s)?.bind(str_arg(addr)?)?;
+        Ok(0)
+    })
+}
+
+/// # Safety
+/// `addr` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_connect(s: *mut c_void, addr: *const c_char) -> c_int {
+    guard_int(|| {
+        socket_of(s)?.connect(str_arg(addr)?)?;
+        Ok(0)
+    })
+}
+
+/// # Safety
+/// `addr` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_unbind(s: *mut c_void, addr: *const c_char) -> c_int {
+    guard_int(|| {
+        socket_of(s)?.unbind(str_arg(addr)?)?;
+        Ok(0)
+    })
+}
+
+/// # Safety
+/// `addr` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_disconnect(s: *mut c_void, addr: *const c_char) -> c_int {
+    guard_int(|| {
+        socket_of(s)?.disconnect(str_arg(addr)?)?;
+        Ok(0)
+    })
+}
+
+/// Sends a message we built; returns its size.
+fn send_owned(s: *mut c_void, msg: Msg, flags: c_int) -> ZResult<c_int> {
+    let sock = socket_of(s)?;
+    let n = msg.len();
+    sock.send(msg, flags).map_err(|(e, _)| e)?;
+    Ok(n.min(c_int::MAX as usize) as c_int)
+}
+
+/// # Safety
+/// `buf` points to `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_send(s: *mut c_void, buf: *const c_void, len: usize, flags: c_int) -> c_int {
+    guard_int(|| {
+        socket_of(s)?;
+        if buf.is_null() && len != 0 {
+            return err(libc::EFAULT);
+        }
+        let data: &[u8] = if len == 0 {
+            &[]
+        } else {
+            // SAFETY: the caller passes len readable bytes.
+            unsafe { std::slice::from_raw_parts(buf as *const u8, len) }
+        };
+        send_owned(s, Msg::try_from_slice(data)?, flags)
+    })
+}
+
+/// # Safety
+/// `buf` points to `len` bytes that stay valid and unchanged for ever (constant data).
+#[no_mangle]
+pub unsafe extern "C" fn zmq_send_const(
+    s: *mut c_void,
+    buf: *const c_void,
+    len: usize,
+    flags: c_int,
+) -> c_int {
+    guard_int(|| {
+        socket_of(s)?;
+        if buf.is_null() && len != 0 {
+            return err(libc::EFAULT);
+        }
+        // SAFETY: the caller promises the bytes outlive every use.
+        send_owned(s, unsafe { Msg::from_const(buf as *const u8, len) }, flags)
+    })
+}
+
+/// # Safety
+/// `buf` points to `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_recv(s: *mut c_void, buf: *mut c_void, len: usize, flags: c_int) -> c_int {
+    guard_int(|| {
+        let sock = socket_of(s)?;
+        if buf.is_null() && len != 0 {
+            return err(libc::EFAULT);
+        }
+        let msg = sock.recv(flags)?;
+        let n = msg.len().min(len);
+        if n > 0 {
+            // SAFETY: buf has len >= n writable bytes; the message is a separate allocation.
+            unsafe { std::ptr::copy_nonoverlapping(msg.data().as_ptr(), buf as *mut u8, n) };
+        }
+        // The full size, even when truncated, as libzmq documents.
+        Ok(msg.len().min(c_int::MAX as usize) as c_int)
+    })
+}
+
+/// # Safety
+/// `msg` points to an initialised zmq_msg_t.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
+    guard_int(|| {
+        let sock = socket_of(s)?;
+        // SAFETY: per the contract; take_from validates the struct.
+        let m = unsafe { Msg::take_from(msg)? };
+        let n = m.len();
+        match sock.send(m, flags) {
+            Ok(()) => Ok(n.min(c_int::MAX as usize) as c_int),
+            Err((e, m)) => {
+                // The caller still owns the message on failure.
+                // SAFETY: take_from left an empty message there; nothing to release.
+                unsafe { m.put_into(msg) };
+                Err(e)
+            }
+        }
+    })
+}
+
+/// # Safety
+/// `msg` points to an initialised zmq_msg_t.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
+    guard_int(|| {
+        let sock = socket_of(s)?;
+        // SAFETY: validates the struct before we block.
+        unsafe { Msg::from_c(msg)? };
+        let m = sock.recv(flags)?;
+        let n = m.len();
+        // SAFETY: the old content is released by dropping what take_from returns.
+        drop(unsafe { Msg::take_from(msg)? });
+        // SAFETY: the slot now holds an empty message, which owns nothing.
+        unsafe { m.put_into(msg) };
+        Ok(n.min(c_int::MAX as usize) as c_int)
+    })
+}
+
+/// Deprecated alias of zmq_msg_send with the arguments swapped.
+///
+/// # Safety
+/// As zmq_msg_send.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_sendmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { zmq_msg_send(msg, s, flags) }
+}
+
+/// Deprecated alias of zmq_msg_recv with the arguments swapped.
+///
+/// # Safety
+/// As zmq_msg_recv.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_recvmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { zmq_msg_recv(msg, s, flags) }
+}
+
+/// Sends `count` buffers as one multipart message (deprecated).
+///
+/// # Safety
+/// `iov` points to `count` iovecs, each describing readable memory.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_sendiov(s: *mut c_void, iov: *mut libc::iovec, count: usize, flags: c_int) -> c_int {
+    guard_int(|| {
+        let sock = socket_of(s)?;
+        if count == 0 || iov.is_null() {
+            return err(libc::EINVAL);
+        }
+        // SAFETY: per the contract.
+        let iovs = unsafe { std::slice::from_raw_parts(iov, count) };
+        for (i, v) in iovs.iter().enumerate() {
+            let data: &[u8] = if v.iov_len == 0 {
+                &[]
+            } else {
+                // SAFETY: each iovec describes readable memory.
+                unsafe { std::slice::from_raw_parts(v.iov_base as *const u8, v.iov_len) }
+            };
+            let more = if i + 1 < count { crate::capi::consts::ZMQ_SNDMORE } else { 0 };
+            sock.send(Msg::try_from_slice(data)?, (flags & !crate::capi::consts::ZMQ_SNDMORE) | more)
+                .map_err(|(e, _)| e)?;
+        }
+        Ok(count as c_int)
+    })
+}
+
+/// Receives up to `*count` parts of a message into malloc()ed buffers the caller frees
+/// (deprecated).
+///
+/// # Safety
+/// `iov` points to `*count` writable iovecs.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_recviov(s: *mut c_void, iov: *mut libc::iovec, count: *mut usize, flags: c_int) -> c_int {
+    guard_int(|| {
+        let sock = socket_of(s)?;
+        if count.is_null() || iov.is_null() {
+            return err(libc::EINVAL);
+        }
+        // SAFETY: per the contract.
+        let max = unsafe { *count };
+        let mut n = 0usize;
+        let mut total = 0usize;
+        while n < max {
+            let m = sock.recv(flags)?;
+            // SAFETY: plain allocation; the caller frees it with free().
+            let buf = unsafe { libc::malloc(m.len().max(1)) } as *mut u8;
+            if buf.is_null() {
+                return err(libc::ENOMEM);
+            }
+            // SAFETY: buf holds m.len() bytes.
+            unsafe { std::ptr::copy_nonoverlapping(m.data().as_ptr(), buf, m.len()) };
+            // SAFETY: iov has max entries and n < max.
+            unsafe {
+                (*iov.add(n)).iov_base = buf as *mut c_void;
+                (*iov.add(n)).iov_len = m.len();
+            }
+            total += m.len();
+            n += 1;
+            if !m.more() {
+                break;
+            }
+        }
+        // SAFETY: per the contract.
+        unsafe { *count = n };
+        Ok(total.min(c_int::MAX as usize) as c_int)
+    })
+}
+
+/// Socket monitoring comes with the network transports; until then this is what a libzmq
+/// without it would answer.
+///
+/// # Safety
+/// `addr` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_socket_monitor(s: *mut c_void, addr: *const c_char, events: c_int) -> c_int {
+    let _ = (addr, events);
+    guard_int(|| {
+        socket_of(s)?;
+        err(libc::ENOTSUP)
+    })
+}
+
+/// Sets errno to ENOTSUP after validating the socket: for draft calls whose socket types
+/// are not built.
+fn not_supported_on(s: *mut c_void) -> c_int {
+    guard_int(|| {
+        socket_of(s)?;
+        err(libc::ENOTSUP)
+    })
+}
+
+/// # Safety
+/// `group` is NULL or a NUL-terminated string.
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_join(s: *mut c_void, group: *const c_char) -> c_int {
+    let _ = group;
+    not_supported_on(s)
+}
+
+/// # Safety
+/// `group` is NULL or a NUL-terminated string.
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_leave(s: *mut c_void, group: *const c_char) -> c_int {
+    let _ = group;
+    not_supported_on(s)
+}
+
+/// # Safety
+/// `addr` is NULL or a NUL-terminated string.
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_connect_peer(s: *mut c_void, addr: *const c_char) -> u32 {
+    let _ = addr;
+    not_supported_on(s);
+    0
+}
+
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub extern "C" fn zmq_disconnect_peer(s: *mut c_void, routing_id: u32) -> c_int {
+    let _ = routing_id;
+    not_supported_on(s)
+}
+
+/// # Safety
+/// `routing_id` points to `routing_id_size` readable bytes.
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_socket_get_peer_state(
+    s: *mut c_void,
+    routing_id: *const c_void,
+    routing_id_size: usize,
+) -> c_int {
+    let _ = (routing_id, routing_id_size);
+    not_supported_on(s)
+}
+
+/// # Safety
+/// `addr` is NULL or a NUL-terminated string.
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_socket_monitor_versioned(
+    s: *mut c_void,
+    addr: *const c_char,
+    events: u64,
+    event_version: c_int,
+    type_: c_int,
+) -> c_int {
+    let _ = (addr, events, event_version, type_);
+    not_supported_on(s)
+}
+
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub extern "C" fn zmq_socket_monitor_pipes_stats(s: *mut c_void) -> c_int {
+    not_supported_on(s)
+}

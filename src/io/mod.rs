@@ -1,0 +1,4 @@
+//! Threads' plumbing: mailboxes and the commands they carry.
+
+pub(crate) mod command;
+pub(crate) mod mailbox;

@@ -1,0 +1,340 @@
+//! A pipe: two ypipes (one per direction) between two endpoints (socket or session), with
+//! high-water marks counted in whole messages and the activation protocol that wakes a
+//! sleeping reader or a writer blocked at its HWM through the peer's mailbox.
+//!
+//! Each endpoint owns one `Pipe`. Writing publishes a whole (multipart) message at once, so a
+//! reader never sees half of one; termination marks the direction closed and tells the peer.
+
+use crate::io::command::Command;
+use crate::io::mailbox::Mailbox;
+use crate::msg::Msg;
+use crate::ypipe::{ypipe, Reader, Writer};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+pub(crate) type PipeId = u64;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// State one direction's writer and reader share besides the queue.
+struct Dir {
+    /// Whole messages the reader has consumed, published every `lwm` messages.
+    msgs_read: AtomicU64,
+    /// Set by a writer that found the pipe full; the reader clears it and wakes it.
+    writer_asleep: AtomicBool,
+    /// Capacity in whole messages (0: unlimited) and the batch for read notifications.
+    hwm: AtomicUsize,
+    lwm: AtomicUsize,
+    /// The writer is gone and wants unread messages dropped (linger 0).
+    discard: AtomicBool,
+    /// The writer terminated its end (seen by a reader that attaches late).
+    closed: AtomicBool,
+}
+
+impl Dir {
+    fn new(hwm: usize) -> Arc<Dir> {
+        let d = Arc::new(Dir {
+            msgs_read: AtomicU64::new(0),
+            writer_asleep: AtomicBool::new(false),
+            hwm: AtomicUsize::new(0),
+            lwm: AtomicUsize::new(1),
+            discard: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        });
+        d.set_hwm(hwm);
+        d
+    }
+
+    fn set_hwm(&self, hwm: usize) {
+        // As libzmq: notify at half the HWM for small ones, 1024 short of it for big ones.
+        let lwm = if hwm > 2048 { hwm - 1024 } else { hwm.div_ceil(2) };
+        self.hwm.store(hwm, Ordering::Relaxed);
+        self.lwm.store(lwm.max(1), Ordering::Relaxed);
+    }
+}
+
+/// Where an endpoint's commands go. Shared so a pipe created before its peer exists
+/// (inproc connect before bind) learns the peer's mailbox when the peer attaches.
+#[derive(Default)]
+pub(crate) struct MailboxCell(Mutex<Option<Arc<Mailbox>>>);
+
+impl MailboxCell {
+    fn send(&self, cmd: Command) {
+        // Cloned out so the command is queued without holding this lock.
+        let mb = self.0.lock().clone();
+        if let Some(mb) = mb {
+            mb.send(cmd);
+        }
+    }
+}
+
+/// Who is at the other end of a pipe, for commands.
+struct PeerRef {
+    mailbox: Arc<MailboxCell>,
+    id: PipeId,
+}
+
+/// One endpoint's half of a pipe pair.
+pub(crate) struct Pipe {
+    pub id: PipeId,
+    /// Our own mailbox cell, which the peer's commands use.
+    own: Arc<MailboxCell>,
+    out: Writer<Msg>,
+    out_dir: Arc<Dir>,
+    inp: Reader<Msg>,
+    in_dir: Arc<Dir>,
+    peer: PeerRef,
+    msgs_written: u64,
+    msgs_read: u64,
+    /// False once a read found nothing; set again by ActivateRead.
+    in_active: bool,
+    /// False once a write hit the HWM; set again by ActivateWrite.
+    out_active: bool,
+    /// The peer terminated its end: no more writes; read what is left, then finish.
+    peer_gone: bool,
+    /// We terminated our end.
+    closed: bool,
+    /// The peer's routing id (ROUTER, STREAM...) and our integer id for it.
+    pub routing_id: Vec<u8>,
+    /// The endpoint string this pipe was created for (for disconnect/unbind).
+    pub endpoint: Option<String>,
+    /// A multipart message is partly read / written.
+    reading_more: bool,
+    writing_more: bool,
+}
+
+/// Creates a connected pair. `hwm_ab` bounds messages from `a` to `b`, `hwm_ba` the reverse
+/// (0: unlimited). A side whose owner is not known yet gets its mailbox in `attach_to`.
+pub(crate) fn pipe_pair(
+    a_mailbox: Option<Arc<Mailbox>>,
+    b_mailbox: Option<Arc<Mailbox>>,
+    hwm_ab: usize,
+    hwm_ba: usize,
+) -> (Pipe, Pipe) {
+    let id_a = NEXT_ID.fetch_add(2, Ordering::Relaxed);
+    let id_b = id_a + 1;
+    let cell_a = Arc::new(MailboxCell(Mutex::new(a_mailbox)));
+    let cell_b = Arc::new(MailboxCell(Mutex::new(b_mailbox)));
+    let (w_ab, r_ab) = ypipe();
+    let (w_ba, r_ba) = ypipe();
+    let d_ab = Dir::new(hwm_ab);
+    let d_ba = Dir::new(hwm_ba);
+    let a = Pipe::new(
+        id_a,
+        cell_a.clone(),
+        (w_ab, d_ab.clone()),
+        (r_ba, d_ba.clone()),
+        PeerRef { mailbox: cell_b.clone(), id: id_b },
+    );
+    let b = Pipe::new(id_b, cell_b, (w_ba, d_ba), (r_ab, d_ab), PeerRef { mailbox: cell_a, id: id_a });
+    (a, b)
+}
+
+impl Pipe {
+    fn new(
+        id: PipeId,
+        own: Arc<MailboxCell>,
+        (out, out_dir): (Writer<Msg>, Arc<Dir>),
+        (inp, in_dir): (Reader<Msg>, Arc<Dir>),
+        peer: PeerRef,
+    ) -> Pipe {
+        Pipe {
+            id,
+            own,
+            out,
+            out_dir,
+            inp,
+            in_dir,
+            peer,
+            msgs_written: 0,
+            msgs_read: 0,
+            in_active: true,
+            out_active: true,
+            peer_gone: false,
+            closed: false,
+            routing_id: Vec::new(),
+            endpoint: None,
+            reading_more: false,
+            writing_more: false,
+        }
+    }
+
+    /// Makes `mailbox` the destination of the peer's commands for this end (its owner).
+    pub(crate) fn attach_to(&self, mailbox: Arc<Mailbox>) {
+        *self.own.0.lock() = Some(mailbox);
+    }
+
+    pub(crate) fn peer_id(&self) -> PipeId {
+        self.peer.id
+    }
+
+    /// Changes this end's outbound capacity (e.g. when the binder learns both HWMs).
+    pub(crate) fn set_out_hwm(&mut self, hwm: usize) {
+        self.out_dir.set_hwm(hwm);
+    }
+
+    /// Changes the capacity of the direction we read (when the binder learns both HWMs).
+    pub(crate) fn set_in_hwm(&mut self, hwm: usize) {
+        self.in_dir.set_hwm(hwm);
+    }
+
+    /// True if a message (or the next part of one) can be read now.
+    pub(crate) fn check_read(&mut self) -> bool {
+        if !self.in_active {
+            return false;
+        }
+        if self.inp.check_read() {
+            return true;
+        }
+        self.in_active = false;
+        self.publish_reads();
+        false
+    }
+
+    /// Reads one part. None when nothing is ready (the pipe is then inactive until the
+    /// peer's ActivateRead).
+    pub(crate) fn read(&mut self) -> Option<Msg> {
+        if !self.check_read() {
+            return None;
+        }
+        let msg = self.inp.read()?;
+        self.reading_more = msg.more();
+        if !msg.more() {
+            self.msgs_read += 1;
+            let lwm = self.in_dir.lwm.load(Ordering::Relaxed) as u64;
+            if self.msgs_read % lwm == 0 {
+                self.publish_reads();
+            }
+        }
+        Some(msg)
+    }
+
+    /// Tells the writer how far we have read, and wakes it if it sleeps at its HWM.
+    fn publish_reads(&mut self) {
+        if self.in_dir.hwm.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        self.in_dir.msgs_read.store(self.msgs_read, Ordering::SeqCst);
+        if self.in_dir.writer_asleep.load(Ordering::SeqCst)
+            && self.in_dir.writer_asleep.swap(false, Ordering::SeqCst)
+            && !self.peer_gone
+        {
+            self.peer.mailbox.send(Command::ActivateWrite { pipe: self.peer.id });
+        }
+    }
+
+    /// True if a message can be written without exceeding the HWM.
+    pub(crate) fn check_write(&mut self) -> bool {
+        if !self.out_active || self.peer_gone || self.closed {
+            return false;
+        }
+        if self.writing_more {
+            return true;
+        }
+        let hwm = self.out_dir.hwm.load(Ordering::Relaxed) as u64;
+        if hwm == 0 || self.msgs_written - self.out_dir.msgs_read.load(Ordering::Acquire) < hwm {
+            return true;
+        }
+        self.out_dir.writer_asleep.store(true, Ordering::SeqCst);
+        if self.msgs_written - self.out_dir.msgs_read.load(Ordering::SeqCst) < hwm {
+            // The reader caught up meanwhile; if it already cleared the flag a spurious
+            // ActivateWrite may follow, which is harmless.
+            self.out_dir.writer_asleep.store(false, Ordering::SeqCst);
+            return true;
+        }
+        self.out_active = false;
+        false
+    }
+
+    /// Writes one part, or gives it back if the pipe is full or closed.
+    pub(crate) fn write(&mut self, msg: Msg) -> Result<(), Msg> {
+        if !self.check_write() {
+            return Err(msg);
+        }
+        let more = msg.more();
+        self.out.write(msg);
+        self.writing_more = more;
+        if !more {
+            self.msgs_written += 1;
+        }
+        Ok(())
+    }
+
+    /// Publishes what was written; wakes the peer if it was asleep on this pipe.
+    pub(crate) fn flush(&mut self) {
+        if !self.out.flush() && !self.peer_gone {
+            self.peer.mailbox.send(Command::ActivateRead { pipe: self.peer.id });
+        }
+    }
+
+    /// Whether we are in the middle of writing a multipart message.
+    pub(crate) fn writing_more(&self) -> bool {
+        self.writing_more
+    }
+
+    pub(crate) fn reading_more(&self) -> bool {
+        self.reading_more
+    }
+
+    /// Messages we wrote that the peer has not read yet (approximate; for linger).
+    pub(crate) fn unread_out(&self) -> u64 {
+        self.msgs_written.saturating_sub(self.out_dir.msgs_read.load(Ordering::Acquire))
+    }
+
+    /// Handles the peer's ActivateRead.
+    pub(crate) fn activate_read(&mut self) -> bool {
+        let was = self.in_active;
+        self.in_active = true;
+        !was
+    }
+
+    /// Handles the peer's ActivateWrite.
+    pub(crate) fn activate_write(&mut self) -> bool {
+        let was = self.out_active;
+        self.out_active = !self.peer_gone && !self.closed;
+        !was && self.out_active
+    }
+
+    /// Handles the peer's PipeTerm. Returns true if the pipe is finished now (nothing left
+    /// to read, or the peer asked for its messages to be dropped).
+    pub(crate) fn peer_terminated(&mut self) -> bool {
+        self.peer_gone = true;
+        self.out_active = false;
+        // Re-check the queue: every message the peer sent was flushed before its PipeTerm.
+        self.in_active = true;
+        self.in_dir.discard.load(Ordering::Acquire) || self.inp.pending() == 0
+    }
+
+    /// True once the peer is gone and everything it sent has been read.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.peer_gone && (self.inp.pending() == 0 || self.in_dir.discard.load(Ordering::Acquire))
+    }
+
+    /// The peer terminated before we attached (its PipeTerm went nowhere).
+    pub(crate) fn peer_closed_early(&self) -> bool {
+        self.in_dir.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn peer_gone(&self) -> bool {
+        self.peer_gone
+    }
+
+    /// Closes our end: the peer may still read what we flushed unless `discard`, and is told
+    /// with a PipeTerm command. Idempotent.
+    pub(crate) fn terminate(&mut self, discard: bool) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.out_active = false;
+        if discard {
+            self.out_dir.discard.store(true, Ordering::Release);
+        }
+        self.out_dir.closed.store(true, Ordering::Release);
+        // Never leave half a multipart message visible; unflushed parts die with the queue.
+        if !self.peer_gone {
+            self.peer.mailbox.send(Command::PipeTerm { pipe: self.peer.id });
+        }
+    }
+}

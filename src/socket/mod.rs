@@ -1,0 +1,379 @@
+//! The socket base: what every socket type shares. It owns the pipes, the mailbox and the
+//! options, runs commands from peers, blocks with timeouts, and hands messages to the
+//! socket's pattern (see `pattern`).
+
+pub(crate) mod dealer;
+pub(crate) mod fq;
+pub(crate) mod lb;
+pub(crate) mod pair;
+pub(crate) mod pattern;
+pub(crate) mod pipeline;
+pub(crate) mod pipes;
+mod options_shim;
+pub(crate) use options_shim::Options;
+
+use crate::capi::consts::*;
+use crate::ctx::Ctx;
+use crate::error::{err, Errno, ZResult, ETERM};
+use crate::io::command::Command;
+use crate::io::mailbox::{deadline_after, Mailbox};
+use crate::msg::Msg;
+use crate::pipe::Pipe;
+use crate::transport::{self, Endpoint};
+use pattern::Pattern;
+use pipes::{PipeIdx, Pipes};
+use std::sync::Arc;
+
+pub(crate) struct Socket {
+    pub(crate) ctx: Arc<Ctx>,
+    pub(crate) id: u64,
+    pub(crate) mailbox: Arc<Mailbox>,
+    pub(crate) opts: Options,
+    pattern: Pattern,
+    pipes: Pipes,
+    /// Scratch space for commands taken from the mailbox.
+    cmds: Vec<Command>,
+    /// The last part received had MORE set.
+    rcvmore: bool,
+    /// The context is terminating (we processed Stop): everything but close fails ETERM.
+    ctx_terminated: bool,
+    last_endpoint: String,
+    /// inproc names this socket bound.
+    binds: Vec<String>,
+}
+
+impl Socket {
+    pub(crate) fn new(ctx: Arc<Ctx>, socket_type: i32) -> ZResult<Socket> {
+        let pattern = Pattern::new(socket_type)?;
+        let mailbox = Arc::new(Mailbox::new()?);
+        let id = ctx.register_socket(mailbox.clone())?;
+        let opts = Options::new(socket_type);
+        Ok(Socket {
+            ctx,
+            id,
+            mailbox,
+            opts,
+            pattern,
+            pipes: Pipes::default(),
+            cmds: Vec::new(),
+            rcvmore: false,
+            ctx_terminated: false,
+            last_endpoint: String::new(),
+            binds: Vec::new(),
+        })
+    }
+
+    pub(crate) fn socket_type(&self) -> i32 {
+        self.opts.socket_type
+    }
+
+    // ---- commands ----
+
+    /// Runs every pending command. Cheap when there are none: one atomic load.
+    pub(crate) fn process_commands(&mut self) -> ZResult<()> {
+        if self.mailbox.has_pending() {
+            let mut cmds = std::mem::take(&mut self.cmds);
+            self.mailbox.take(&mut cmds);
+            for cmd in cmds.drain(..) {
+                self.process(cmd);
+            }
+            self.cmds = cmds;
+        }
+        self.reap_dead();
+        if self.ctx_terminated {
+            return err(ETERM);
+        }
+        Ok(())
+    }
+
+    fn process(&mut self, cmd: Command) {
+        match cmd {
+            Command::ActivateRead { pipe } => {
+                if let Some(idx) = self.pipes.idx_of(pipe) {
+                    if self.pipes.at(idx).activate_read() {
+                        self.pattern.read_activated(&mut self.pipes, idx);
+                    }
+                }
+            }
+            Command::ActivateWrite { pipe } => {
+                if let Some(idx) = self.pipes.idx_of(pipe) {
+                    if self.pipes.at(idx).activate_write() {
+                        self.pattern.write_activated(&mut self.pipes, idx);
+                    }
+                }
+            }
+            Command::PipeTerm { pipe } => {
+                if let Some(idx) = self.pipes.idx_of(pipe) {
+                    if self.pipes.at(idx).peer_terminated() {
+                        self.pipes.mark_dead(idx);
+                    } else {
+                        // Messages remain: let the pattern read them before the pipe goes.
+                        self.pattern.read_activated(&mut self.pipes, idx);
+                    }
+                }
+            }
+            Command::Bind { pipe, send_routing_id, peer_type: _ } => {
+                self.attach_pipe(*pipe, send_routing_id, None);
+            }
+            Command::Stop => self.ctx_terminated = true,
+        }
+    }
+
+    /// Removes pipes found finished, telling the pattern first.
+    fn reap_dead(&mut self) {
+        while self.pipes.has_dead() {
+            for idx in self.pipes.take_dead() {
+                if self.pipes.get(idx).is_some() {
+                    self.pattern.terminated(&mut self.pipes, idx);
+                    if let Some(mut p) = self.pipes.remove(idx) {
+                        p.terminate(false);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adopts one end of a pipe: commands for it come to our mailbox; the peer gets our
+    /// routing id first if it wants one.
+    pub(crate) fn attach_pipe(&mut self, mut pipe: Pipe, send_routing_id: bool, endpoint: Option<String>) {
+        pipe.attach_to(self.mailbox.clone());
+        if endpoint.is_some() {
+            pipe.endpoint = endpoint;
+        }
+        if send_routing_id {
+            let mut id = Msg::from_slice(&self.opts.routing_id);
+            id.set_flags(Msg::ROUTING_ID);
+            let _ = pipe.write(id);
+            pipe.flush();
+        }
+        let early = pipe.peer_closed_early();
+        let idx = self.pipes.insert(pipe);
+        self.pattern.attach(&mut self.pipes, idx, &self.opts);
+        if early && self.pipes.get(idx).is_some() && self.pipes.at(idx).peer_terminated() {
+            self.pipes.mark_dead(idx);
+        }
+        self.reap_dead();
+    }
+
+    // ---- endpoints ----
+
+    pub(crate) fn bind(&mut self, addr: &str) -> ZResult<()> {
+        self.process_commands()?;
+        match transport::parse(addr)? {
+            Endpoint::Inproc(name) => {
+                let pending = self.ctx.inproc_bind(&name, self)?;
+                self.binds.push(name.clone());
+                self.last_endpoint = addr.to_string();
+                for p in pending {
+                    transport::inproc::accept_pending(self, p, &name);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) fn connect(&mut self, addr: &str) -> ZResult<()> {
+        self.process_commands()?;
+        match transport::parse(addr)? {
+            Endpoint::Inproc(name) => {
+                transport::inproc::connect(self, &name)?;
+                self.last_endpoint = addr.to_string();
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) fn unbind(&mut self, addr: &str) -> ZResult<()> {
+        self.process_commands()?;
+        match transport::parse(addr)? {
+            Endpoint::Inproc(name) => {
+                let Some(pos) = self.binds.iter().position(|b| *b == name) else {
+                    return err(libc::ENOENT);
+                };
+                self.binds.remove(pos);
+                self.ctx.inproc_unbind(&name, self.id);
+                self.terminate_pipes_of(&name);
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) fn disconnect(&mut self, addr: &str) -> ZResult<()> {
+        self.process_commands()?;
+        match transport::parse(addr)? {
+            Endpoint::Inproc(name) => {
+                let found = self.terminate_pipes_of(&name);
+                let pending = self.ctx.inproc_cancel_pending(&name, self.id);
+                if !found && !pending {
+                    return err(libc::ENOENT);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Closes every pipe created for `name`; true if there was one.
+    fn terminate_pipes_of(&mut self, name: &str) -> bool {
+        let mut found = false;
+        for idx in self.pipes.indices() {
+            if self.pipes.at(idx).endpoint.as_deref() == Some(name) {
+                found = true;
+                let discard = self.opts.linger == 0;
+                self.pipes.at(idx).terminate(discard);
+                self.pipes.mark_dead(idx);
+            }
+        }
+        self.reap_dead();
+        found
+    }
+
+    // ---- messages ----
+
+    /// Sends one part. `flags`: ZMQ_DONTWAIT, ZMQ_SNDMORE. On failure the message comes
+    /// back so the C caller still owns it.
+    pub(crate) fn send(&mut self, mut msg: Msg, flags: i32) -> Result<(), (Errno, Msg)> {
+        if let Err(e) = self.process_commands() {
+            return Err((e, msg));
+        }
+        msg.set_more(flags & ZMQ_SNDMORE != 0);
+        let mut result = self.pattern.send(&mut self.pipes, msg, &self.opts);
+        if self.pipes.has_dead() {
+            self.reap_dead();
+        }
+        let deadline = deadline_after(self.opts.sndtimeo as i64);
+        loop {
+            match result {
+                Ok(()) => return Ok(()),
+                Err((Errno(libc::EAGAIN), m)) if flags & ZMQ_DONTWAIT == 0 && self.opts.sndtimeo != 0 => {
+                    if let Err(e) = self.mailbox.wait(deadline) {
+                        return Err((e, m));
+                    }
+                    if let Err(e) = self.process_commands() {
+                        return Err((e, m));
+                    }
+                    result = self.pattern.send(&mut self.pipes, m, &self.opts);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Receives one part; blocks per ZMQ_RCVTIMEO unless ZMQ_DONTWAIT.
+    pub(crate) fn recv(&mut self, flags: i32) -> ZResult<Msg> {
+        self.process_commands()?;
+        let mut result = self.pattern.recv(&mut self.pipes, &self.opts);
+        if self.pipes.has_dead() {
+            self.reap_dead();
+        }
+        let deadline = deadline_after(self.opts.rcvtimeo as i64);
+        loop {
+            match result {
+                Ok(msg) => {
+                    self.rcvmore = msg.more();
+                    return Ok(msg);
+                }
+                Err(Errno(libc::EAGAIN)) if flags & ZMQ_DONTWAIT == 0 && self.opts.rcvtimeo != 0 => {
+                    self.mailbox.wait(deadline)?;
+                    self.process_commands()?;
+                    result = self.pattern.recv(&mut self.pipes, &self.opts);
+                    if self.pipes.has_dead() {
+                        self.reap_dead();
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// ZMQ_EVENTS: POLLIN / POLLOUT as they stand after running pending commands.
+    pub(crate) fn events(&mut self) -> ZResult<i32> {
+        self.process_commands()?;
+        let mut ev = 0;
+        if self.pattern.has_in(&mut self.pipes) {
+            ev |= ZMQ_POLLIN as i32;
+        }
+        if self.pattern.has_out(&mut self.pipes) {
+            ev |= ZMQ_POLLOUT as i32;
+        }
+        self.reap_dead();
+        Ok(ev)
+    }
+
+    // ---- options ----
+
+    pub(crate) fn setsockopt(&mut self, option: i32, value: &[u8]) -> ZResult<()> {
+        self.process_commands()?;
+        if let Some(r) = self.pattern.setsockopt(&mut self.pipes, &self.opts, option, value) {
+            return r;
+        }
+        self.opts.set(option, value)
+    }
+
+    pub(crate) fn getsockopt(&mut self, option: i32, buf: &mut [u8]) -> ZResult<usize> {
+        if self.ctx_terminated {
+            return err(ETERM);
+        }
+        let int = |v: i32, buf: &mut [u8]| -> ZResult<usize> {
+            if buf.len() < 4 {
+                return err(libc::EINVAL);
+            }
+            buf[..4].copy_from_slice(&v.to_ne_bytes());
+            Ok(4)
+        };
+        match option {
+            ZMQ_RCVMORE => int(self.rcvmore as i32, buf),
+            ZMQ_FD => int(self.mailbox.fd(), buf),
+            ZMQ_EVENTS => {
+                let ev = match self.events() {
+                    Err(Errno(e)) if e == ETERM => return err(ETERM),
+                    r => r?,
+                };
+                int(ev, buf)
+            }
+            ZMQ_THREAD_SAFE => int(0, buf),
+            ZMQ_LAST_ENDPOINT => {
+                let s = self.last_endpoint.as_bytes();
+                if buf.len() < s.len() + 1 {
+                    return err(libc::EINVAL);
+                }
+                buf[..s.len()].copy_from_slice(s);
+                buf[s.len()] = 0;
+                Ok(s.len() + 1)
+            }
+            _ => match self.pattern.getsockopt(option) {
+                Some(r) => int(r?, buf),
+                None => self.opts.get(option, buf),
+            },
+        }
+    }
+
+    // ---- close ----
+
+    /// zmq_close: closes every pipe (peers may still read what we sent, unless linger is 0)
+    /// and leaves the context.
+    pub(crate) fn close(mut self) {
+        let discard = self.opts.linger == 0;
+        for idx in self.pipes.indices() {
+            if let Some(mut p) = self.pipes.remove(idx) {
+                p.terminate(discard);
+            }
+        }
+        for name in std::mem::take(&mut self.binds) {
+            self.ctx.inproc_unbind(&name, self.id);
+        }
+        self.ctx.unregister_socket(self.id);
+    }
+
+    pub(crate) fn pipes_mut(&mut self) -> &mut Pipes {
+        &mut self.pipes
+    }
+
+    pub(crate) fn is_ctx_terminated(&self) -> bool {
+        self.ctx_terminated
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn pipe_indices(&self) -> Vec<PipeIdx> {
+        self.pipes.indices()
+    }
+}

@@ -1,0 +1,306 @@
+//! The lock-free single-producer/single-consumer queue under every pipe.
+//!
+//! Items live in chunks of `CHUNK` slots. The writer fills slots past what it has published
+//! and makes a whole batch visible with one atomic store (`flush`); the reader reads up to the
+//! published count without touching shared state except to refresh that count. When the
+//! reader finds the queue empty it marks itself asleep in the same atomic word, so the next
+//! `flush` tells the writer to wake it: no lock, and no syscall unless the reader slept.
+
+use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+
+/// Slots per chunk: large enough that allocation is rare, small enough to stay cache-warm.
+const CHUNK: usize = 256;
+
+struct Chunk<T> {
+    slots: [UnsafeCell<MaybeUninit<T>>; CHUNK],
+    next: AtomicPtr<Chunk<T>>,
+}
+
+impl<T> Chunk<T> {
+    fn alloc() -> *mut Chunk<T> {
+        Box::into_raw(Box::new(Chunk {
+            slots: std::array::from_fn(|_| UnsafeCell::new(MaybeUninit::uninit())),
+            next: AtomicPtr::new(ptr::null_mut()),
+        }))
+    }
+}
+
+/// A position in the chunk list, owned by one side.
+struct Cursor<T> {
+    chunk: *mut Chunk<T>,
+    pos: usize,
+    /// Items passed this cursor so far.
+    count: usize,
+}
+
+/// One direction of a pipe. `Writer` and `Reader` are its two unique handles.
+struct Shared<T> {
+    /// Owned by the writer.
+    tail: UnsafeCell<Cursor<T>>,
+    /// Owned by the reader, with its cached copy of the published count.
+    head: UnsafeCell<(Cursor<T>, usize)>,
+    /// `(published << 1) | reader_asleep`.
+    state: AtomicUsize,
+    /// A consumed chunk kept for the writer's next allocation.
+    spare: AtomicPtr<Chunk<T>>,
+}
+
+// SAFETY: the cursors are only touched through the unique Writer (tail) and Reader (head);
+// items move from the writer's thread to the reader's, so T must be Send.
+unsafe impl<T: Send> Send for Shared<T> {}
+// SAFETY: as above; the only shared mutable state is atomic.
+unsafe impl<T: Send> Sync for Shared<T> {}
+
+const ASLEEP: usize = 1;
+
+/// Creates an empty queue and its two ends.
+pub(crate) fn ypipe<T: Send>() -> (Writer<T>, Reader<T>) {
+    let first = Chunk::alloc();
+    let shared = std::sync::Arc::new(Shared {
+        tail: UnsafeCell::new(Cursor { chunk: first, pos: 0, count: 0 }),
+        head: UnsafeCell::new((Cursor { chunk: first, pos: 0, count: 0 }, 0)),
+        state: AtomicUsize::new(0),
+        spare: AtomicPtr::new(ptr::null_mut()),
+    });
+    (Writer { shared: shared.clone() }, Reader { shared })
+}
+
+/// The producing end.
+pub(crate) struct Writer<T: Send> {
+    shared: std::sync::Arc<Shared<T>>,
+}
+
+/// The consuming end.
+pub(crate) struct Reader<T: Send> {
+    shared: std::sync::Arc<Shared<T>>,
+}
+
+impl<T: Send> Writer<T> {
+    /// Appends an item; the reader cannot see it until `flush`.
+    pub(crate) fn write(&mut self, item: T) {
+        // SAFETY: only the unique Writer touches the tail cursor.
+        let tail = unsafe { &mut *self.shared.tail.get() };
+        if tail.pos == CHUNK {
+            let spare = self.shared.spare.swap(ptr::null_mut(), Ordering::Acquire);
+            let next = if spare.is_null() { Chunk::alloc() } else { spare };
+            // SAFETY: next is a fresh or recycled chunk nobody else references.
+            unsafe { (*next).next.store(ptr::null_mut(), Ordering::Relaxed) };
+            // SAFETY: tail.chunk is live until the reader has passed it, which it cannot do
+            // before this link is published by a later flush.
+            unsafe { (*tail.chunk).next.store(next, Ordering::Release) };
+            tail.chunk = next;
+            tail.pos = 0;
+        }
+        // SAFETY: slot `pos` of the tail chunk is beyond anything published, so the reader
+        // does not look at it.
+        unsafe { (*(*tail.chunk).slots[tail.pos].get()).write(item) };
+        tail.pos += 1;
+        tail.count += 1;
+    }
+
+    /// Items written and not yet published.
+    pub(crate) fn unflushed(&self) -> usize {
+        // SAFETY: the writer owns the tail cursor.
+        let written = unsafe { (*self.shared.tail.get()).count };
+        written - (self.shared.state.load(Ordering::Relaxed) >> 1)
+    }
+
+    /// Publishes everything written. Returns false if the reader was asleep and must be
+    /// woken by the caller.
+    pub(crate) fn flush(&mut self) -> bool {
+        // SAFETY: the writer owns the tail cursor.
+        let written = unsafe { (*self.shared.tail.get()).count };
+        let state = self.shared.state.load(Ordering::Relaxed);
+        if state >> 1 == written {
+            return true;
+        }
+        let old = self.shared.state.swap(written << 1, Ordering::AcqRel);
+        old & ASLEEP == 0
+    }
+}
+
+impl<T: Send> Reader<T> {
+    /// True if an item is ready. If not, marks the reader asleep so that the next flush
+    /// reports it; the caller then waits for the writer's wake-up.
+    pub(crate) fn check_read(&mut self) -> bool {
+        // SAFETY: only the unique Reader touches the head cursor.
+        let (head, limit) = unsafe { &mut *self.shared.head.get() };
+        if head.count < *limit {
+            return true;
+        }
+        let state = self.shared.state.load(Ordering::Acquire);
+        *limit = state >> 1;
+        if head.count < *limit {
+            return true;
+        }
+        if state & ASLEEP != 0 {
+            return false;
+        }
+        match self.shared.state.compare_exchange(
+            head.count << 1,
+            (head.count << 1) | ASLEEP,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => false,
+            Err(now) => {
+                *limit = now >> 1;
+                head.count < *limit
+            }
+        }
+    }
+
+    /// Takes the next item if one is published (marking the reader asleep if not).
+    pub(crate) fn read(&mut self) -> Option<T> {
+        if !self.check_read() {
+            return None;
+        }
+        // SAFETY: only the unique Reader touches the head cursor.
+        let (head, _) = unsafe { &mut *self.shared.head.get() };
+        if head.pos == CHUNK {
+            // SAFETY: an item beyond this chunk is published, so the writer linked the next
+            // chunk (Release) before publishing it (AcqRel swap we acquired).
+            let next = unsafe { (*head.chunk).next.load(Ordering::Acquire) };
+            debug_assert!(!next.is_null());
+            let old = std::mem::replace(&mut head.chunk, next);
+            let prev = self.shared.spare.swap(old, Ordering::Release);
+            if !prev.is_null() {
+                // SAFETY: a spare chunk is referenced by nobody but the spare slot.
+                drop(unsafe { Box::from_raw(prev) });
+            }
+            head.pos = 0;
+        }
+        // SAFETY: the slot is published and initialised; we move the item out exactly once.
+        let item = unsafe { (*(*head.chunk).slots[head.pos].get()).assume_init_read() };
+        head.pos += 1;
+        head.count += 1;
+        Some(item)
+    }
+
+    /// Items published and not yet read (a snapshot).
+    pub(crate) fn pending(&self) -> usize {
+        // SAFETY: the reader owns the head cursor.
+        let (head, _) = unsafe { &*self.shared.head.get() };
+        (self.shared.state.load(Ordering::Acquire) >> 1) - head.count
+    }
+}
+
+impl<T> Drop for Shared<T> {
+    fn drop(&mut self) {
+        // Last owner: drop every written item (published or not), then free the chunks.
+        let (head, _) = self.head.get_mut();
+        let tail = self.tail.get_mut();
+        let mut chunk = head.chunk;
+        let mut pos = head.pos;
+        for _ in head.count..tail.count {
+            if pos == CHUNK {
+                // SAFETY: exclusive access; the chain from head to tail is intact.
+                let next = unsafe { (*chunk).next.load(Ordering::Acquire) };
+                // SAFETY: chunk was allocated by Chunk::alloc and is no longer referenced.
+                drop(unsafe { Box::from_raw(chunk) });
+                chunk = next;
+                pos = 0;
+            }
+            // SAFETY: slots between the cursors hold initialised items.
+            unsafe { (*(*chunk).slots[pos].get()).assume_init_drop() };
+            pos += 1;
+        }
+        // SAFETY: the remaining chunk and the spare belong to us alone.
+        drop(unsafe { Box::from_raw(chunk) });
+        let spare = *self.spare.get_mut();
+        if !spare.is_null() {
+            // SAFETY: as above.
+            drop(unsafe { Box::from_raw(spare) });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn fifo_across_chunks() {
+        let (mut w, mut r) = ypipe::<usize>();
+        assert!(r.read().is_none());
+        for i in 0..1000 {
+            w.write(i);
+        }
+        assert!(r.read().is_none(), "unflushed items are invisible");
+        assert!(!w.flush(), "reader was asleep");
+        for i in 0..1000 {
+            assert_eq!(r.read(), Some(i));
+        }
+        assert!(r.read().is_none());
+        w.write(7);
+        assert!(!w.flush());
+        w.write(8);
+        assert!(w.flush(), "reader awake: no wake-up needed");
+        assert_eq!(r.read(), Some(7));
+        assert_eq!(r.read(), Some(8));
+    }
+
+    #[test]
+    fn drops_leftovers() {
+        let item = Arc::new(());
+        let (mut w, mut r) = ypipe::<Arc<()>>();
+        for _ in 0..600 {
+            w.write(item.clone());
+        }
+        w.flush();
+        for _ in 0..300 {
+            r.read();
+        }
+        for _ in 0..10 {
+            w.write(item.clone());
+        }
+        drop(w);
+        drop(r);
+        assert_eq!(Arc::strong_count(&item), 1);
+    }
+
+    #[test]
+    fn threads_with_sleep_protocol() {
+        let (mut w, mut r) = ypipe::<u64>();
+        let wake = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+        let wake2 = wake.clone();
+        const N: u64 = 200_000;
+        let t = std::thread::spawn(move || {
+            for i in 0..N {
+                w.write(i);
+                if i % 7 == 0 && !w.flush() {
+                    let (m, c) = &*wake2;
+                    *m.lock().unwrap() = true;
+                    c.notify_one();
+                }
+            }
+            if !w.flush() {
+                let (m, c) = &*wake2;
+                *m.lock().unwrap() = true;
+                c.notify_one();
+            }
+        });
+        let mut expect = 0;
+        while expect < N {
+            match r.read() {
+                Some(v) => {
+                    assert_eq!(v, expect);
+                    expect += 1;
+                }
+                None => {
+                    let (m, c) = &*wake;
+                    let mut woken = m.lock().unwrap();
+                    while !*woken {
+                        woken = c.wait(woken).unwrap();
+                    }
+                    *woken = false;
+                }
+            }
+        }
+        t.join().unwrap();
+    }
+}
