@@ -1,0 +1,503 @@
+/*
+ * ferrozmq benchmark: one program, written only against <zmq.h>, that
+ * measures throughput (PUSH -> PULL) and latency (REQ <-> REP) over
+ * inproc, tcp or ipc.  Both ends live in this one process, in two threads,
+ * sharing one context with the default number of I/O threads.
+ *
+ *   bench TRANSPORT TEST SIZE [COUNT]     TRANSPORT: inproc | tcp | ipc
+ *                                         TEST:      throughput | latency
+ *   bench --which                         which libzmq got loaded
+ *
+ * Success: one line on stdout, "key=value" fields after the configuration:
+ *   tcp throughput 64 msgs=... elapsed_s=... msg_per_s=... mb_per_s=... lib=4.3.4
+ *   tcp latency 1 roundtrips=... elapsed_s=... latency_us=... rtt_us=...
+ *       latency_kind=rtt/2 lib=4.3.4
+ * Throughput is timed on the receiver from its first to its last message,
+ * so it counts msgs-1 intervals; MB is 10^6 bytes of payload.
+ * Latency is timed on the REQ side over all round trips (a few warm-up round
+ * trips first, not timed); latency_us is half the mean round trip, as
+ * libzmq's local_lat/remote_lat report it.
+ *
+ * Failure: exit status 1 (an API call failed), 2 (a recv/send timed out or
+ * the watchdog fired) or 3 (the loaded libzmq lacks a function); stdout gets
+ * "ERROR <reason>" and stderr a longer line naming the call.
+ * Nothing can hang: every socket has ZMQ_RCVTIMEO and ZMQ_SNDTIMEO, and an
+ * alarm() watchdog ends the process if a whole run (including zmq_ctx_term)
+ * exceeds its limit.
+ */
+#define _GNU_SOURCE
+#include <zmq.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * Every libzmq function this program calls is referenced weakly, so that a
+ * library still missing some of them loads anyway: the missing ones resolve
+ * to NULL and the run reports them instead of dying in the dynamic loader.
+ */
+#pragma weak zmq_ctx_new
+#pragma weak zmq_ctx_term
+#pragma weak zmq_socket
+#pragma weak zmq_close
+#pragma weak zmq_setsockopt
+#pragma weak zmq_getsockopt
+#pragma weak zmq_bind
+#pragma weak zmq_connect
+#pragma weak zmq_msg_init
+#pragma weak zmq_msg_init_size
+#pragma weak zmq_msg_send
+#pragma weak zmq_msg_recv
+#pragma weak zmq_msg_size
+#pragma weak zmq_msg_data
+#pragma weak zmq_msg_close
+#pragma weak zmq_errno
+#pragma weak zmq_strerror
+#pragma weak zmq_version
+
+#define IO_TIMEOUT_MS 10000   /* per recv/send: no progress for this long fails */
+#define WATCHDOG_S 120        /* whole run, default; BENCH_WATCHDOG_S overrides */
+#define LAT_WARMUP 100        /* untimed round trips before the latency clock */
+
+enum { EXIT_API = 1, EXIT_TIMEOUT = 2, EXIT_MISSING = 3 };
+
+static char ipc_path[108];    /* non-empty while an ipc endpoint may exist */
+static char cfg_label[64];    /* "tcp throughput 64", for messages */
+
+/* ---------------------------------------------------------------- errors */
+
+static void cleanup_ipc(void)
+{
+    if (ipc_path[0])
+        unlink(ipc_path);
+}
+
+/* Print "ERROR <reason>" on stdout and the details on stderr, then leave
+ * without running atexit handlers (another thread may be inside libzmq). */
+static void fail(int code, const char *what, const char *reason)
+{
+    cleanup_ipc();
+    fflush(stdout);
+    printf("ERROR %s\n", reason);
+    fprintf(stderr, "bench: %s: %s: %s\n", cfg_label[0] ? cfg_label : "setup",
+            what, reason);
+    fflush(NULL);
+    _exit(code);
+}
+
+static const char *err_text(int e)
+{
+    return zmq_strerror ? zmq_strerror(e) : strerror(e);
+}
+
+static int last_errno(void)
+{
+    return zmq_errno ? zmq_errno() : errno;
+}
+
+/* An API call returned failure: report it, a timeout distinctly. */
+static void fail_call(const char *what)
+{
+    int e = last_errno();
+    char reason[160];
+    if (e == EAGAIN) {
+        snprintf(reason, sizeof reason, "timeout (no progress for %d s)",
+                 IO_TIMEOUT_MS / 1000);
+        fail(EXIT_TIMEOUT, what, reason);
+    }
+    fail(EXIT_API, what, err_text(e));
+}
+
+static char alarm_out[128], alarm_err[160];   /* formatted before arming */
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    if (ipc_path[0])
+        unlink(ipc_path);
+    if (write(STDOUT_FILENO, alarm_out, strlen(alarm_out)) < 0) { /* ignore */ }
+    if (write(STDERR_FILENO, alarm_err, strlen(alarm_err)) < 0) { /* ignore */ }
+    _exit(EXIT_TIMEOUT);
+}
+
+#define NEED(fn)                                                        \
+    do {                                                                \
+        if (!(fn))                                                      \
+            fail(EXIT_MISSING, "dynamic link", "missing symbol " #fn);  \
+    } while (0)
+
+static void check_symbols(void)
+{
+    NEED(zmq_ctx_new);
+    NEED(zmq_ctx_term);
+    NEED(zmq_socket);
+    NEED(zmq_close);
+    NEED(zmq_setsockopt);
+    NEED(zmq_getsockopt);
+    NEED(zmq_bind);
+    NEED(zmq_connect);
+    NEED(zmq_msg_init);
+    NEED(zmq_msg_init_size);
+    NEED(zmq_msg_send);
+    NEED(zmq_msg_recv);
+    NEED(zmq_msg_size);
+    NEED(zmq_msg_data);
+    NEED(zmq_msg_close);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void set_int(void *s, int opt, int value, const char *name)
+{
+    if (zmq_setsockopt(s, opt, &value, sizeof value) != 0) {
+        char what[64];
+        snprintf(what, sizeof what, "zmq_setsockopt(%s)", name);
+        fail_call(what);
+    }
+}
+
+static void *open_socket(void *ctx, int type, const char *type_name, int linger_ms)
+{
+    void *s = zmq_socket(ctx, type);
+    if (!s) {
+        char what[64];
+        snprintf(what, sizeof what, "zmq_socket(%s)", type_name);
+        fail_call(what);
+    }
+    set_int(s, ZMQ_RCVTIMEO, IO_TIMEOUT_MS, "ZMQ_RCVTIMEO");
+    set_int(s, ZMQ_SNDTIMEO, IO_TIMEOUT_MS, "ZMQ_SNDTIMEO");
+    set_int(s, ZMQ_LINGER, linger_ms, "ZMQ_LINGER");
+    return s;
+}
+
+static void close_socket(void *s)
+{
+    if (zmq_close(s) != 0)
+        fail_call("zmq_close");
+}
+
+/* Bind s to a fresh endpoint of the transport; write the address a peer
+ * should connect to into out. */
+static void bind_endpoint(void *s, const char *transport, const char *test,
+                          char *out, size_t out_len)
+{
+    char addr[160];
+    if (strcmp(transport, "inproc") == 0) {
+        snprintf(addr, sizeof addr, "inproc://bench-%s-%ld", test, (long)getpid());
+    } else if (strcmp(transport, "tcp") == 0) {
+        snprintf(addr, sizeof addr, "tcp://127.0.0.1:*");
+    } else { /* ipc */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(ipc_path, sizeof ipc_path, "/tmp/ferrozmq-bench-%ld-%lx.ipc",
+                 (long)getpid(), (unsigned long)ts.tv_nsec);
+        unlink(ipc_path);
+        snprintf(addr, sizeof addr, "ipc://%s", ipc_path);
+    }
+    if (zmq_bind(s, addr) != 0) {
+        char what[200];
+        snprintf(what, sizeof what, "zmq_bind(%s)", addr);
+        fail_call(what);
+    }
+    if (strcmp(transport, "tcp") == 0) {
+        size_t len = out_len;
+        if (zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, out, &len) != 0)
+            fail_call("zmq_getsockopt(ZMQ_LAST_ENDPOINT)");
+        if (len == 0 || len > out_len || out[len - 1] != '\0' ||
+            strncmp(out, "tcp://", 6) != 0)
+            fail(EXIT_API, "zmq_getsockopt(ZMQ_LAST_ENDPOINT)",
+                 "unusable endpoint string");
+    } else {
+        snprintf(out, out_len, "%s", addr);
+    }
+}
+
+static void connect_endpoint(void *s, const char *endpoint)
+{
+    if (zmq_connect(s, endpoint) != 0) {
+        char what[200];
+        snprintf(what, sizeof what, "zmq_connect(%s)", endpoint);
+        fail_call(what);
+    }
+}
+
+static void lib_version(char *out, size_t len)
+{
+    int major = 0, minor = 0, patch = 0;
+    if (!zmq_version) {
+        snprintf(out, len, "unknown");
+        return;
+    }
+    zmq_version(&major, &minor, &patch);
+    snprintf(out, len, "%d.%d.%d", major, minor, patch);
+}
+
+/* --------------------------------------------------------------- threads */
+
+struct job {
+    void *ctx;
+    char endpoint[256];
+    size_t size;
+    long count;
+    double elapsed;            /* latency: set by the REQ thread */
+};
+
+/* Throughput sender: connect PUSH and send count messages of size bytes. */
+static void *push_thread(void *arg)
+{
+    struct job *job = arg;
+    /* Linger long enough for the queue to drain after close; ctx_term
+     * waits for it, and the watchdog bounds that wait. */
+    void *s = open_socket(job->ctx, ZMQ_PUSH, "ZMQ_PUSH", IO_TIMEOUT_MS);
+    connect_endpoint(s, job->endpoint);
+    for (long i = 0; i < job->count; i++) {
+        zmq_msg_t msg;
+        if (zmq_msg_init_size(&msg, job->size) != 0)
+            fail_call("zmq_msg_init_size");
+        if (job->size > 0)
+            memset(zmq_msg_data(&msg), 'x', job->size < 8 ? job->size : 8);
+        if (zmq_msg_send(&msg, s, 0) < 0)
+            fail_call("zmq_msg_send (PUSH)");
+    }
+    close_socket(s);
+    return NULL;
+}
+
+/* Latency client: REQ sends, waits for the echo, count times; timed. */
+static void *req_thread(void *arg)
+{
+    struct job *job = arg;
+    void *s = open_socket(job->ctx, ZMQ_REQ, "ZMQ_REQ", 0);
+    connect_endpoint(s, job->endpoint);
+    zmq_msg_t reply;
+    if (zmq_msg_init(&reply) != 0)
+        fail_call("zmq_msg_init");
+    double start = 0;
+    for (long i = 0; i < LAT_WARMUP + job->count; i++) {
+        if (i == LAT_WARMUP)
+            start = now_s();
+        zmq_msg_t msg;
+        if (zmq_msg_init_size(&msg, job->size) != 0)
+            fail_call("zmq_msg_init_size");
+        if (zmq_msg_send(&msg, s, 0) < 0)
+            fail_call("zmq_msg_send (REQ)");
+        int n = zmq_msg_recv(&reply, s, 0);
+        if (n < 0)
+            fail_call("zmq_msg_recv (REQ)");
+        if ((size_t)n != job->size || zmq_msg_size(&reply) != job->size)
+            fail(EXIT_API, "zmq_msg_recv (REQ)", "reply has the wrong size");
+    }
+    job->elapsed = now_s() - start;
+    zmq_msg_close(&reply);
+    close_socket(s);
+    return NULL;
+}
+
+static void start_thread(pthread_t *t, void *(*fn)(void *), struct job *job)
+{
+    int rc = pthread_create(t, NULL, fn, job);
+    if (rc != 0)
+        fail(EXIT_API, "pthread_create", strerror(rc));
+}
+
+/* ------------------------------------------------------------------ runs */
+
+static void run_throughput(const char *transport, size_t size, long count)
+{
+    struct job job = {0};
+    job.size = size;
+    job.count = count;
+    job.ctx = zmq_ctx_new();
+    if (!job.ctx)
+        fail_call("zmq_ctx_new");
+
+    void *pull = open_socket(job.ctx, ZMQ_PULL, "ZMQ_PULL", 0);
+    bind_endpoint(pull, transport, "thr", job.endpoint, sizeof job.endpoint);
+
+    pthread_t sender;
+    start_thread(&sender, push_thread, &job);
+
+    zmq_msg_t msg;
+    if (zmq_msg_init(&msg) != 0)
+        fail_call("zmq_msg_init");
+    double start = 0;
+    for (long i = 0; i < count; i++) {
+        int n = zmq_msg_recv(&msg, pull, 0);
+        if (n < 0)
+            fail_call("zmq_msg_recv (PULL)");
+        if ((size_t)n != size || zmq_msg_size(&msg) != size)
+            fail(EXIT_API, "zmq_msg_recv (PULL)", "message has the wrong size");
+        if (i == 0)
+            start = now_s();
+    }
+    double elapsed = now_s() - start;
+    zmq_msg_close(&msg);
+
+    pthread_join(sender, NULL);
+    close_socket(pull);
+    if (zmq_ctx_term(job.ctx) != 0)
+        fail_call("zmq_ctx_term");
+    cleanup_ipc();
+
+    /* count-1 intervals between the first and the last message */
+    long intervals = count > 1 ? count - 1 : 1;
+    if (elapsed <= 0)
+        elapsed = 1e-9;
+    double mps = (double)intervals / elapsed;
+    char ver[32];
+    lib_version(ver, sizeof ver);
+    printf("%s msgs=%ld elapsed_s=%.4f msg_per_s=%.0f mb_per_s=%.2f lib=%s\n",
+           cfg_label, count, elapsed, mps, mps * (double)size / 1e6, ver);
+}
+
+static void run_latency(const char *transport, size_t size, long count)
+{
+    struct job job = {0};
+    job.size = size;
+    job.count = count;
+    job.ctx = zmq_ctx_new();
+    if (!job.ctx)
+        fail_call("zmq_ctx_new");
+
+    void *rep = open_socket(job.ctx, ZMQ_REP, "ZMQ_REP", 0);
+    bind_endpoint(rep, transport, "lat", job.endpoint, sizeof job.endpoint);
+
+    pthread_t client;
+    start_thread(&client, req_thread, &job);
+
+    /* Echo every request back, reusing the received message. */
+    zmq_msg_t msg;
+    if (zmq_msg_init(&msg) != 0)
+        fail_call("zmq_msg_init");
+    for (long i = 0; i < LAT_WARMUP + count; i++) {
+        int n = zmq_msg_recv(&msg, rep, 0);
+        if (n < 0)
+            fail_call("zmq_msg_recv (REP)");
+        if ((size_t)n != size)
+            fail(EXIT_API, "zmq_msg_recv (REP)", "request has the wrong size");
+        if (zmq_msg_send(&msg, rep, 0) < 0)
+            fail_call("zmq_msg_send (REP)");
+    }
+    zmq_msg_close(&msg);
+
+    pthread_join(client, NULL);
+    close_socket(rep);
+    if (zmq_ctx_term(job.ctx) != 0)
+        fail_call("zmq_ctx_term");
+    cleanup_ipc();
+
+    double rtt_us = job.elapsed * 1e6 / (double)count;
+    char ver[32];
+    lib_version(ver, sizeof ver);
+    printf("%s roundtrips=%ld elapsed_s=%.4f latency_us=%.3f rtt_us=%.3f "
+           "latency_kind=rtt/2 lib=%s\n",
+           cfg_label, count, job.elapsed, rtt_us / 2, rtt_us, ver);
+}
+
+/* ------------------------------------------------------------------- main */
+
+/* --which: the version the library reports and the file actually mapped. */
+static int which(void)
+{
+    char ver[32], line[4096], path[4096] = "unknown";
+    lib_version(ver, sizeof ver);
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (f) {
+        while (fgets(line, sizeof line, f)) {
+            char *p = strchr(line, '/');
+            if (p && strstr(p, "libzmq")) {
+                p[strcspn(p, "\n")] = '\0';
+                snprintf(path, sizeof path, "%s", p);
+                break;
+            }
+        }
+        fclose(f);
+    }
+    printf("version=%s path=%s\n", ver, path);
+    return 0;
+}
+
+/* A count that takes on the order of a second with libzmq on a small
+ * machine, used when none is given. */
+static long default_count(const char *transport, const char *test, size_t size)
+{
+    int inproc = strcmp(transport, "inproc") == 0;
+    if (strcmp(test, "latency") == 0)
+        return inproc ? 100000 : 20000;
+    if (size <= 64)
+        return inproc ? 10000000 : 3000000;
+    if (size <= 1024)
+        return inproc ? 3000000 : 500000;
+    return inproc ? 100000 : 40000;
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: bench TRANSPORT TEST SIZE [COUNT]\n"
+            "         TRANSPORT  inproc | tcp | ipc\n"
+            "         TEST       throughput (PUSH->PULL) | latency (REQ<->REP)\n"
+            "         SIZE       message size in bytes\n"
+            "         COUNT      messages (throughput) or round trips (latency)\n"
+            "       bench --which   print the loaded libzmq's version and path\n"
+            "environment: BENCH_WATCHDOG_S limits one run (default %d s)\n",
+            WATCHDOG_S);
+    exit(64);
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 2 && strcmp(argv[1], "--which") == 0)
+        return which();
+    if (argc < 4 || argc > 5)
+        usage();
+
+    const char *transport = argv[1], *test = argv[2];
+    if (strcmp(transport, "inproc") && strcmp(transport, "tcp") &&
+        strcmp(transport, "ipc"))
+        usage();
+    if (strcmp(test, "throughput") && strcmp(test, "latency"))
+        usage();
+    char *end;
+    long size = strtol(argv[3], &end, 10);
+    if (*end || size < 0 || size > (1L << 30))
+        usage();
+    long count = argc == 5 ? strtol(argv[4], &end, 10)
+                           : default_count(transport, test, (size_t)size);
+    if ((argc == 5 && *end) || count < 1)
+        usage();
+
+    snprintf(cfg_label, sizeof cfg_label, "%s %s %ld", transport, test, size);
+
+    int limit = WATCHDOG_S;
+    const char *env = getenv("BENCH_WATCHDOG_S");
+    if (env && atoi(env) > 0)
+        limit = atoi(env);
+    snprintf(alarm_out, sizeof alarm_out, "ERROR timeout: run exceeded %d s\n", limit);
+    snprintf(alarm_err, sizeof alarm_err,
+             "bench: %s: watchdog: run exceeded %d s\n", cfg_label, limit);
+    signal(SIGALRM, on_alarm);
+    alarm((unsigned)limit);
+
+    check_symbols();
+    if (strcmp(test, "throughput") == 0)
+        run_throughput(transport, (size_t)size, count);
+    else
+        run_latency(transport, (size_t)size, count);
+    return 0;
+}
