@@ -4,6 +4,7 @@ use crate::capi::consts::*;
 use crate::error::{err, ZResult, ETERM};
 use crate::io::command::Command;
 use crate::io::mailbox::Mailbox;
+use crate::io::thread::IoThread;
 use crate::pipe::Pipe;
 use crate::socket::Socket;
 use parking_lot::{Condvar, Mutex};
@@ -81,6 +82,8 @@ pub(crate) struct Ctx {
     /// Signalled whenever a socket finishes closing.
     closed: Condvar,
     inproc: Mutex<Inproc>,
+    /// Started with the first socket; stopped (joined) when the context terminates.
+    io_threads: Mutex<Vec<IoThread>>,
 }
 
 impl Ctx {
@@ -90,6 +93,7 @@ impl Ctx {
             state: Mutex::new(CtxState::default()),
             closed: Condvar::new(),
             inproc: Mutex::new(Inproc::default()),
+            io_threads: Mutex::new(Vec::new()),
         }
     }
 
@@ -153,6 +157,14 @@ impl Ctx {
         }
         if st.sockets.len() >= max {
             return err(libc::EMFILE);
+        }
+        if st.next_id == 0 {
+            // First socket: the options are final now, so the I/O threads start.
+            let o = self.opts.lock().clone();
+            let mut threads = self.io_threads.lock();
+            for i in 0..o.io_threads.max(0) as usize {
+                threads.push(IoThread::start(i, &o.thread_name_prefix)?);
+            }
         }
         st.next_id += 1;
         let id = st.next_id;
@@ -252,5 +264,7 @@ impl Ctx {
         // Connections that never found their binder die with the context.
         let pending = std::mem::take(&mut self.inproc.lock().pending);
         drop(pending);
+        let threads = std::mem::take(&mut *self.io_threads.lock());
+        drop(threads);
     }
 }

@@ -73,10 +73,13 @@ pub unsafe extern "C" fn zmq_setsockopt(
 ) -> c_int {
     guard_int(|| {
         let sock = socket_of(s)?;
-        let value: &[u8] = if optvallen == 0 {
+        let value: &[u8] = if optval.is_null() {
+            if optvallen != 0 {
+                return err(libc::EINVAL);
+            }
+            return sock.setsockopt_null(option).map(|()| 0);
+        } else if optvallen == 0 {
             &[]
-        } else if optval.is_null() {
-            return err(libc::EINVAL);
         } else {
             // SAFETY: the caller passes optvallen readable bytes.
             unsafe { std::slice::from_raw_parts(optval as *const u8, optvallen) }

@@ -13,4 +13,6 @@
 #define ZMQ_MSG_PROPERTY_PEER_ADDRESS "Peer-Address"
 #endif
 
+#undef ZMQ_EXPORT
+
 #endif /* __ZMQ_H_INCLUDED__ */

@@ -9,8 +9,7 @@ pub(crate) mod pair;
 pub(crate) mod pattern;
 pub(crate) mod pipeline;
 pub(crate) mod pipes;
-mod options_shim;
-pub(crate) use options_shim::Options;
+pub(crate) use crate::options::Options;
 
 use crate::capi::consts::*;
 use crate::ctx::Ctx;
@@ -307,6 +306,12 @@ impl Socket {
             return r;
         }
         self.opts.set(option, value)
+    }
+
+    /// zmq_setsockopt with a NULL value: clears string options as libzmq does.
+    pub(crate) fn setsockopt_null(&mut self, option: i32) -> ZResult<()> {
+        self.process_commands()?;
+        self.opts.set_null(option)
     }
 
     pub(crate) fn getsockopt(&mut self, option: i32, buf: &mut [u8]) -> ZResult<usize> {
