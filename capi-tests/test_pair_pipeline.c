@@ -175,6 +175,24 @@ static void test_dealer (void *ctx)
     zmq_close (d2);
 }
 
+static void test_conflate (void *ctx)
+{
+    void *pull = zmq_socket (ctx, ZMQ_PULL);
+    void *push = zmq_socket (ctx, ZMQ_PUSH);
+    int one = 1;
+    TEST_OK (zmq_setsockopt (pull, ZMQ_CONFLATE, &one, sizeof one));
+    TEST_OK (zmq_bind (pull, "inproc://conflate"));
+    TEST_OK (zmq_connect (push, "inproc://conflate"));
+    for (int i = 0; i < 2000; i++) /* far beyond the HWM: conflation has none */
+        TEST_ASSERT (zmq_send (push, &i, sizeof i, ZMQ_DONTWAIT) == sizeof i);
+    int v;
+    TEST_ASSERT (zmq_recv (pull, &v, sizeof v, 0) == sizeof v);
+    TEST_ASSERT (v == 1999);
+    TEST_FAIL (zmq_recv (pull, &v, sizeof v, ZMQ_DONTWAIT), EAGAIN);
+    zmq_close (pull);
+    zmq_close (push);
+}
+
 int main (void)
 {
     test_setup (60);
@@ -186,6 +204,7 @@ int main (void)
     test_hwm (ctx);
     test_threads (ctx);
     test_dealer (ctx);
+    test_conflate (ctx);
     TEST_OK (zmq_ctx_term (ctx));
     return 0;
 }

@@ -62,6 +62,7 @@ pub(crate) struct InprocPeer {
     pub socket_type: i32,
     pub sndhwm: i32,
     pub rcvhwm: i32,
+    pub conflate: bool,
 }
 
 /// A connection made before its name was bound: the binder's end of the pipe waits here.

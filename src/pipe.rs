@@ -30,6 +30,8 @@ struct Dir {
     discard: AtomicBool,
     /// The writer terminated its end (seen by a reader that attaches late).
     closed: AtomicBool,
+    /// ZMQ_CONFLATE: the reader keeps only the newest message; no HWM applies.
+    conflate: AtomicBool,
 }
 
 impl Dir {
@@ -41,6 +43,7 @@ impl Dir {
             lwm: AtomicUsize::new(1),
             discard: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            conflate: AtomicBool::new(false),
         });
         d.set_hwm(hwm);
         d
@@ -179,6 +182,14 @@ impl Pipe {
         self.in_dir.set_hwm(hwm);
     }
 
+    /// ZMQ_CONFLATE for both directions: only the newest message is kept.
+    pub(crate) fn set_conflate(&mut self) {
+        for d in [&self.in_dir, &self.out_dir] {
+            d.conflate.store(true, Ordering::Relaxed);
+            d.set_hwm(0);
+        }
+    }
+
     /// True if a message (or the next part of one) can be read now.
     pub(crate) fn check_read(&mut self) -> bool {
         if !self.in_active {
@@ -198,7 +209,13 @@ impl Pipe {
         if !self.check_read() {
             return None;
         }
-        let msg = self.inp.read()?;
+        let mut msg = self.inp.read()?;
+        if self.in_dir.conflate.load(Ordering::Relaxed) {
+            // Older messages are superseded by the newest one queued.
+            while let Some(newer) = self.inp.read() {
+                msg = newer;
+            }
+        }
         self.reading_more = msg.more();
         if !msg.more() {
             self.msgs_read += 1;

@@ -239,12 +239,14 @@ impl Socket {
         if self.pipes.has_dead() {
             self.reap_dead();
         }
-        let deadline = deadline_after(self.opts.sndtimeo as i64);
+        // The clock is read only once we have to wait: not on the message path.
+        let mut deadline = None;
         loop {
             match result {
                 Ok(()) => return Ok(()),
                 Err((Errno(libc::EAGAIN), m)) if flags & ZMQ_DONTWAIT == 0 && self.opts.sndtimeo != 0 => {
-                    if let Err(e) = self.mailbox.wait(deadline) {
+                    let d = *deadline.get_or_insert_with(|| deadline_after(self.opts.sndtimeo as i64));
+                    if let Err(e) = self.mailbox.wait(d) {
                         return Err((e, m));
                     }
                     if let Err(e) = self.process_commands() {
@@ -264,7 +266,7 @@ impl Socket {
         if self.pipes.has_dead() {
             self.reap_dead();
         }
-        let deadline = deadline_after(self.opts.rcvtimeo as i64);
+        let mut deadline = None;
         loop {
             match result {
                 Ok(msg) => {
@@ -272,7 +274,8 @@ impl Socket {
                     return Ok(msg);
                 }
                 Err(Errno(libc::EAGAIN)) if flags & ZMQ_DONTWAIT == 0 && self.opts.rcvtimeo != 0 => {
-                    self.mailbox.wait(deadline)?;
+                    let d = *deadline.get_or_insert_with(|| deadline_after(self.opts.rcvtimeo as i64));
+                    self.mailbox.wait(d)?;
                     self.process_commands()?;
                     result = self.pattern.recv(&mut self.pipes, &self.opts);
                     if self.pipes.has_dead() {

@@ -29,6 +29,13 @@ fn routing_id_msg(opts: &Options) -> Msg {
     id
 }
 
+/// ZMQ_CONFLATE only applies to the socket types whose queues can be conflated.
+fn effective_conflate(opts: &Options) -> bool {
+    use crate::capi::consts::*;
+    opts.conflate
+        && matches!(opts.socket_type, ZMQ_DEALER | ZMQ_PULL | ZMQ_PUSH | ZMQ_PUB | ZMQ_SUB)
+}
+
 pub(crate) fn peer_info(s: &Socket) -> InprocPeer {
     InprocPeer {
         mailbox: s.mailbox.clone(),
@@ -36,6 +43,7 @@ pub(crate) fn peer_info(s: &Socket) -> InprocPeer {
         socket_type: s.socket_type(),
         sndhwm: s.opts.sndhwm,
         rcvhwm: s.opts.rcvhwm,
+        conflate: effective_conflate(&s.opts),
     }
 }
 
@@ -57,6 +65,9 @@ pub(crate) fn connect(s: &mut Socket, name: &str) -> ZResult<()> {
                 me.rcvhwm.max(0) as usize,
             ),
         };
+        if me.conflate || bound.is_some_and(|b| b.conflate) {
+            mine.set_conflate();
+        }
         // Written before the binder can see the pipe. Unknown binder: always introduce
         // ourselves; it drops the message if it does not route by identity.
         if bound.is_none_or(|b| recv_routing_id(b.socket_type)) {
@@ -81,8 +92,13 @@ pub(crate) fn send_bind(bound: &InprocPeer, connector: &InprocPeer, pipe: Pipe) 
 /// At bind time: adopts a pipe a socket connected before the name existed.
 pub(crate) fn accept_pending(s: &mut Socket, p: PendingInproc, name: &str) {
     let PendingInproc { connector, mut pipe } = p;
-    pipe.set_out_hwm(hwm_sum(s.opts.sndhwm, connector.rcvhwm));
-    pipe.set_in_hwm(hwm_sum(connector.sndhwm, s.opts.rcvhwm));
+    if connector.conflate || effective_conflate(&s.opts) {
+        pipe.set_conflate();
+    }
+    if !connector.conflate && !effective_conflate(&s.opts) {
+        pipe.set_out_hwm(hwm_sum(s.opts.sndhwm, connector.rcvhwm));
+        pipe.set_in_hwm(hwm_sum(connector.sndhwm, s.opts.rcvhwm));
+    }
     if !recv_routing_id(s.socket_type()) {
         // The connector's introduction, which we do not want.
         let _ = pipe.read();
