@@ -20,7 +20,8 @@
  *
  * Failure: exit status 1 (an API call failed), 2 (a recv/send timed out or
  * the watchdog fired) or 3 (the loaded libzmq lacks a function); stdout gets
- * "ERROR <reason>" and stderr a longer line naming the call.
+ * "ERROR <call>: <reason>" (reason: strerror text or a short description)
+ * and stderr the same prefixed with the configuration.
  * Nothing can hang: every socket has ZMQ_RCVTIMEO and ZMQ_SNDTIMEO, and an
  * alarm() watchdog ends the process if a whole run (including zmq_ctx_term)
  * exceeds its limit.
@@ -85,7 +86,7 @@ static void fail(int code, const char *what, const char *reason)
 {
     cleanup_ipc();
     fflush(stdout);
-    printf("ERROR %s\n", reason);
+    printf("ERROR %s: %s\n", what, reason);
     fprintf(stderr, "bench: %s: %s: %s\n", cfg_label[0] ? cfg_label : "setup",
             what, reason);
     fflush(NULL);
@@ -130,7 +131,7 @@ static void on_alarm(int sig)
 #define NEED(fn)                                                        \
     do {                                                                \
         if (!(fn))                                                      \
-            fail(EXIT_MISSING, "dynamic link", "missing symbol " #fn);  \
+            fail(EXIT_MISSING, "loader", "missing symbol " #fn);        \
     } while (0)
 
 static void check_symbols(void)
@@ -488,7 +489,7 @@ int main(int argc, char **argv)
     const char *env = getenv("BENCH_WATCHDOG_S");
     if (env && atoi(env) > 0)
         limit = atoi(env);
-    snprintf(alarm_out, sizeof alarm_out, "ERROR timeout: run exceeded %d s\n", limit);
+    snprintf(alarm_out, sizeof alarm_out, "ERROR watchdog: run exceeded %d s\n", limit);
     snprintf(alarm_err, sizeof alarm_err,
              "bench: %s: watchdog: run exceeded %d s\n", cfg_label, limit);
     signal(SIGALRM, on_alarm);

@@ -45,10 +45,11 @@ SLOW_RUN=5
 
 WORK=$(mktemp -d /tmp/ferrozmq-bench.XXXXXX) || exit 1
 trap 'rm -rf "$WORK"' EXIT
-LOG_DIR="$ROOT/target/bench"
-mkdir -p "$LOG_DIR"
-RAW_LOG="$LOG_DIR/raw.log"
+# Raw output collects here and is copied to target/bench/raw.log at the end,
+# so two runs at once do not interleave in one file.
+RAW_LOG="$WORK/raw.log"
 : > "$RAW_LOG"
+FINAL_LOG="$ROOT/target/bench/raw.log"
 
 status=0
 say() { printf '%s\n' "$*" >&2; }
@@ -158,7 +159,7 @@ CONFIGS=(
 )
 
 # One run: prints the figure (msg/s or one-way us) on stdout, or returns
-# non-zero with the reason in $WORK/why.
+# non-zero with "call: reason" in $WORK/why.
 run_one() { # libdir transport test size count
     local libdir=$1 transport=$2 test=$3 size=$4 count=$5 rc out err line
     out="$WORK/out" err="$WORK/err"
@@ -187,9 +188,9 @@ run_one() { # libdir transport test size count
     why=$(sed -n 's/^ERROR //p' "$out" | tail -n 1)
     if [ -z "$why" ]; then
         case "$rc" in
-            124|137) why="killed after ${RUN_LIMIT} s" ;;
+            124|137) why="timeout: killed after $((RUN_LIMIT + 5)) s" ;;
             12[6-9]|1[3-9][0-9]|2[0-9][0-9])
-                if [ "$rc" -gt 128 ]; then why="crashed, signal $((rc - 128))"
+                if [ "$rc" -gt 128 ]; then why="crash: killed by signal $((rc - 128))"
                 else why=$(tail -n 1 "$err"); fi ;;
             *)  why=$(tail -n 1 "$err") ;;
         esac
@@ -246,7 +247,18 @@ printf "$ROW_FMT" transport test size unit ferrozmq libzmq ratio
 # shellcheck disable=SC2059
 printf "$ROW_FMT" --------- ----------- ------ ------ ---------------------------------- ---------------- -----
 
-NOTES=()
+# why n/a: full reason -> the rows it happened in, in order of appearance
+declare -A WHY_ROWS=()
+WHY_ORDER=()
+note_failure() { # side reason row
+    local key="$1: $(printf '%s' "$2" | sed -E 's#ferrozmq-bench-[0-9]+-[0-9a-f]+\.ipc#ferrozmq-bench-*.ipc#g')"
+    if [ -z "${WHY_ROWS[$key]+set}" ]; then
+        WHY_ORDER+=("$key")
+        WHY_ROWS[$key]="$3"
+    else
+        WHY_ROWS[$key]+=", $3"
+    fi
+}
 RATIOS=()
 t_start=$(date +%s)
 for cfg in "${CONFIGS[@]}"; do
@@ -289,12 +301,14 @@ for cfg in "${CONFIGS[@]}"; do
     if [ ${#ours_vals[@]} -gt 0 ]; then
         ours_best=$(best "$test" "${ours_vals[@]}"); ours_cell=$(fmt_fig "$test" "$ours_best")
     else
-        ours_cell="n/a ($ours_fail)"
+        ours_cell="n/a (${ours_fail##*: })"
+        [ "$OURS_OK" = 0 ] || note_failure ferrozmq "$ours_fail" "$transport $test $size"
     fi
     if [ ${#ref_vals[@]} -gt 0 ]; then
         ref_best=$(best "$test" "${ref_vals[@]}"); ref_cell=$(fmt_fig "$test" "$ref_best")
     else
-        ref_cell="n/a ($ref_fail)"
+        ref_cell="n/a (${ref_fail##*: })"
+        [ "$REF_OK" = 0 ] || note_failure libzmq "$ref_fail" "$transport $test $size"
         status=1
     fi
     if [ -n "$ours_best" ] && [ -n "$ref_best" ]; then
@@ -305,15 +319,9 @@ for cfg in "${CONFIGS[@]}"; do
         fi
         RATIOS+=("$ratio")
     fi
-    # a reason too long for its cell is cut there and given in full below
-    if [ ${#ours_cell} -gt 34 ]; then
-        ours_cell="${ours_cell:0:32}.)"
-        NOTES+=("$transport $test $size, ferrozmq: $ours_fail")
-    fi
-    if [ ${#ref_cell} -gt 16 ]; then
-        ref_cell="${ref_cell:0:14}.)"
-        NOTES+=("$transport $test $size, libzmq: $ref_fail")
-    fi
+    # a cell shows the end of the reason, cut to fit; the full one is below
+    [ ${#ours_cell} -le 34 ] || ours_cell="${ours_cell:0:32}.)"
+    [ ${#ref_cell} -le 16 ] || ref_cell="${ref_cell:0:14}.)"
     unit=$([ "$test" = throughput ] && echo msg/s || echo us)
     # shellcheck disable=SC2059
     printf "$ROW_FMT" "$transport" "$test" "$size" "$unit" "$ours_cell" "$ref_cell" "$ratio"
@@ -323,11 +331,14 @@ if [ ${#RATIOS[@]} -gt 0 ]; then
     printf '%s\n' "${RATIOS[@]}" | awk '$1 > 0 { s += log($1); n++ }
         END { if (n) printf "geometric mean of ratios over %d row(s): %.2f\n", n, exp(s / n) }'
 fi
-if [ ${#NOTES[@]} -gt 0 ]; then
-    echo "reasons cut short in the table:"
-    printf '  %s\n' "${NOTES[@]}"
+if [ ${#WHY_ORDER[@]} -gt 0 ]; then
+    echo "why n/a:"
+    for key in "${WHY_ORDER[@]}"; do
+        printf '  %s\n      in: %s\n' "$key" "${WHY_ROWS[$key]}"
+    done
 fi
-echo "raw output: $RAW_LOG ($(( $(date +%s) - t_start )) s of runs)"
+mkdir -p "$(dirname "$FINAL_LOG")" && cp "$RAW_LOG" "$FINAL_LOG.$$" && mv -f "$FINAL_LOG.$$" "$FINAL_LOG"
+echo "raw output: $FINAL_LOG ($(( $(date +%s) - t_start )) s of runs)"
 if [ "$IDLE_CHECK" != "?" ]; then
     echo "CPU busy (other processes) just before: ${IDLE_CHECK}%, just after: $(busy_pct)%"
 fi
