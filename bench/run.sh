@@ -251,7 +251,8 @@ printf "$ROW_FMT" --------- ----------- ------ ------ --------------------------
 declare -A WHY_ROWS=()
 WHY_ORDER=()
 note_failure() { # side reason row
-    local key="$1: $(printf '%s' "$2" | sed -E 's#ferrozmq-bench-[0-9]+-[0-9a-f]+\.ipc#ferrozmq-bench-*.ipc#g')"
+    local key="$1: $(printf '%s' "$2" | sed -E -e 's#ferrozmq-bench-[0-9]+-[0-9a-f]+\.ipc#ferrozmq-bench-*.ipc#g' \
+        -e 's#(inproc://bench-[a-z]+)-[0-9]+#\1-*#g')"
     if [ -z "${WHY_ROWS[$key]+set}" ]; then
         WHY_ORDER+=("$key")
         WHY_ROWS[$key]="$3"
@@ -298,18 +299,28 @@ for cfg in "${CONFIGS[@]}"; do
 
     ours_cell="" ref_cell="" ratio="-"
     ours_best="" ref_best=""
+    # A run that fails after others succeeded still counts: the figure is
+    # marked "!" and the failure listed under the table.
     if [ ${#ours_vals[@]} -gt 0 ]; then
         ours_best=$(best "$test" "${ours_vals[@]}"); ours_cell=$(fmt_fig "$test" "$ours_best")
     else
         ours_cell="n/a (${ours_fail##*: })"
-        [ "$OURS_OK" = 0 ] || note_failure ferrozmq "$ours_fail" "$transport $test $size"
+    fi
+    if [ -n "$ours_fail" ] && [ "$OURS_OK" = 1 ]; then
+        note_failure ferrozmq "$ours_fail" "$transport $test $size"
+        [ ${#ours_vals[@]} -eq 0 ] || ours_cell="$ours_cell !"
     fi
     if [ ${#ref_vals[@]} -gt 0 ]; then
         ref_best=$(best "$test" "${ref_vals[@]}"); ref_cell=$(fmt_fig "$test" "$ref_best")
     else
         ref_cell="n/a (${ref_fail##*: })"
-        [ "$REF_OK" = 0 ] || note_failure libzmq "$ref_fail" "$transport $test $size"
+    fi
+    if [ -n "$ref_fail" ]; then
         status=1
+        if [ "$REF_OK" = 1 ]; then
+            note_failure libzmq "$ref_fail" "$transport $test $size"
+            [ ${#ref_vals[@]} -eq 0 ] || ref_cell="$ref_cell !"
+        fi
     fi
     if [ -n "$ours_best" ] && [ -n "$ref_best" ]; then
         if [ "$test" = throughput ]; then
@@ -332,7 +343,7 @@ if [ ${#RATIOS[@]} -gt 0 ]; then
         END { if (n) printf "geometric mean of ratios over %d row(s): %.2f\n", n, exp(s / n) }'
 fi
 if [ ${#WHY_ORDER[@]} -gt 0 ]; then
-    echo "why n/a:"
+    echo "failures (n/a, or \"!\": a later run of the row failed):"
     for key in "${WHY_ORDER[@]}"; do
         printf '  %s\n      in: %s\n' "$key" "${WHY_ROWS[$key]}"
     done
