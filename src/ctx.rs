@@ -131,6 +131,11 @@ impl Ctx {
         Ok(())
     }
 
+    /// ZMQ_THREAD_NAME_PREFIX as a string (zmq_ctx_set_ext); the caller checks its length.
+    pub(crate) fn set_thread_name_prefix(&self, prefix: String) {
+        self.opts.lock().thread_name_prefix = prefix;
+    }
+
     /// zmq_ctx_get.
     pub(crate) fn get(&self, option: i32) -> ZResult<i32> {
         let o = self.opts.lock();

@@ -2,6 +2,7 @@
 
 use super::handle::Registry;
 use super::{guard, guard_int};
+use crate::capi::consts::ZMQ_THREAD_NAME_PREFIX;
 use crate::ctx::Ctx;
 use crate::error::err;
 use std::os::raw::{c_int, c_void};
@@ -54,6 +55,95 @@ pub extern "C" fn zmq_ctx_set(context: *mut c_void, option: c_int, optval: c_int
 #[no_mangle]
 pub extern "C" fn zmq_ctx_get(context: *mut c_void, option: c_int) -> c_int {
     guard_int(|| ctx_of(context)?.get(option))
+}
+
+/// Like zmq_ctx_set, with the value in a buffer: an int when it is sizeof(int) bytes (as in
+/// libzmq, whatever the option), else a string, which only ZMQ_THREAD_NAME_PREFIX takes.
+///
+/// # Safety
+/// `optval` points to `optvallen` readable bytes.
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_ctx_set_ext(
+    context: *mut c_void,
+    option: c_int,
+    optval: *const c_void,
+    optvallen: usize,
+) -> c_int {
+    guard_int(|| {
+        let ctx = ctx_of(context)?;
+        if optval.is_null() {
+            return err(if optvallen == 0 { libc::EINVAL } else { libc::EFAULT });
+        }
+        // SAFETY: per the contract.
+        let value = unsafe { std::slice::from_raw_parts(optval as *const u8, optvallen) };
+        if let Ok(int) = <[u8; 4]>::try_from(value) {
+            ctx.set(option, c_int::from_ne_bytes(int))?;
+        } else if option == ZMQ_THREAD_NAME_PREFIX && (1..=16).contains(&value.len()) {
+            // Linux thread names hold 16 bytes; the name is a C string, so it ends at a NUL.
+            let name = value.split(|&b| b == 0).next().unwrap_or_default();
+            ctx.set_thread_name_prefix(String::from_utf8_lossy(name).into_owned());
+        } else {
+            return err(libc::EINVAL);
+        }
+        Ok(0)
+    })
+}
+
+/// Like zmq_ctx_get, into a buffer: an int when it is sizeof(int) bytes, else the
+/// ZMQ_THREAD_NAME_PREFIX string, NUL-terminated if it fits, its size stored in `*optvallen`.
+///
+/// # Safety
+/// `optvallen` is valid and `optval` points to `*optvallen` writable bytes.
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_ctx_get_ext(
+    context: *mut c_void,
+    option: c_int,
+    optval: *mut c_void,
+    optvallen: *mut usize,
+) -> c_int {
+    guard_int(|| {
+        let ctx = ctx_of(context)?;
+        if optvallen.is_null() {
+            return err(libc::EFAULT);
+        }
+        // SAFETY: per the contract.
+        let len = unsafe { *optvallen };
+        if len > 0 && optval.is_null() {
+            return err(libc::EFAULT);
+        }
+        let out = if len == 0 {
+            &mut []
+        } else {
+            // SAFETY: per the contract.
+            unsafe { std::slice::from_raw_parts_mut(optval as *mut u8, len) }
+        };
+        let n = if out.len() == std::mem::size_of::<c_int>() {
+            out.copy_from_slice(&ctx.get(option)?.to_ne_bytes());
+            out.len()
+        } else if option == ZMQ_THREAD_NAME_PREFIX {
+            let name = ctx.opts().thread_name_prefix;
+            let name = name.as_bytes();
+            if out.len() < name.len() {
+                return err(libc::EINVAL);
+            }
+            out[..name.len()].copy_from_slice(name);
+            // The terminating NUL only when there is room, as for an exact-size buffer
+            // libzmq writes none.
+            if out.len() > name.len() {
+                out[name.len()] = 0;
+                name.len() + 1
+            } else {
+                name.len()
+            }
+        } else {
+            return err(libc::EINVAL);
+        };
+        // SAFETY: per the contract.
+        unsafe { *optvallen = n };
+        Ok(0)
+    })
 }
 
 /// Deprecated alias of zmq_ctx_term.

@@ -9,6 +9,7 @@ pub mod errors;
 pub(crate) mod handle;
 pub mod msg;
 pub mod poll;
+pub mod poller;
 pub mod proxy;
 pub mod socket;
 pub mod timers;

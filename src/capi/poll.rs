@@ -1,4 +1,5 @@
-//! zmq_poll: waits on any mix of sockets and plain file descriptors.
+//! zmq_poll and zmq_ppoll: wait on any mix of sockets and plain file descriptors. The
+//! readiness checks and the wait loop here are shared with the zmq_poller_* API.
 //!
 //! A socket is polled through its mailbox eventfd. Checking a socket's events runs its
 //! commands and leaves every empty pipe marked "reader asleep", so any later message or
@@ -6,129 +7,180 @@
 
 use super::guard_int;
 use super::socket::socket_of;
-use crate::capi::consts::{ZMQ_POLLERR, ZMQ_POLLIN, ZMQ_POLLOUT, ZMQ_POLLPRI};
+use crate::capi::consts::{ZMQ_EVENTS, ZMQ_FD, ZMQ_POLLERR, ZMQ_POLLIN, ZMQ_POLLOUT, ZMQ_POLLPRI};
 use crate::error::{err, ZResult};
 use std::os::raw::{c_int, c_long, c_short, c_void};
 use std::time::{Duration, Instant};
+
+/// Mirrors the C `zmq_fd_t` (typedef'd by hand in zmq.h): a plain fd on POSIX.
+pub type zmq_fd_t = c_int;
 
 /// Mirrors the C `zmq_pollitem_t` (defined by hand in zmq.h).
 #[repr(C)]
 pub struct zmq_pollitem_t {
     pub socket: *mut c_void,
-    pub fd: c_int,
+    pub fd: zmq_fd_t,
     pub events: c_short,
     pub revents: c_short,
 }
 
-fn poll_events(zmq: c_short) -> c_short {
+const IN: c_short = ZMQ_POLLIN as c_short;
+const OUT: c_short = ZMQ_POLLOUT as c_short;
+const PRI: c_short = ZMQ_POLLPRI as c_short;
+const ERR: c_short = ZMQ_POLLERR as c_short;
+
+fn int_option(socket: *mut c_void, option: c_int) -> ZResult<c_int> {
+    let mut buf = [0u8; 4];
+    socket_of(socket)?.getsockopt(option, &mut buf)?;
+    Ok(c_int::from_ne_bytes(buf))
+}
+
+/// The pollfd that wakes a wait for `events` on a socket (non-NULL handle) or a plain fd.
+pub(crate) fn pollfd_of(socket: *mut c_void, fd: c_int, events: c_short) -> ZResult<libc::pollfd> {
+    if socket.is_null() {
+        let mut ev = 0;
+        for (zmq, sys) in [(IN, libc::POLLIN), (OUT, libc::POLLOUT), (PRI, libc::POLLPRI)] {
+            if events & zmq != 0 {
+                ev |= sys;
+            }
+        }
+        return Ok(libc::pollfd { fd, events: ev, revents: 0 });
+    }
+    // Any change of a socket's state signals its mailbox; with no events wanted, none matters.
+    let ev = if events != 0 { libc::POLLIN } else { 0 };
+    Ok(libc::pollfd { fd: int_option(socket, ZMQ_FD)?, events: ev, revents: 0 })
+}
+
+/// The ZMQ_POLL* events among `events` ready now on a socket, or on a plain fd as `pfd` (its
+/// pollfd after the last poll) says. An fd's error or hang-up shows as ZMQ_POLLERR, wanted or
+/// not, as poll(2) reports it.
+pub(crate) fn ready(socket: *mut c_void, events: c_short, pfd: &libc::pollfd) -> ZResult<c_short> {
+    if !socket.is_null() {
+        // Also runs the socket's pending commands: ETERM surfaces here.
+        return Ok(int_option(socket, ZMQ_EVENTS)? as c_short & events & (IN | OUT));
+    }
+    let r = pfd.revents;
     let mut ev = 0;
-    if zmq & ZMQ_POLLIN as c_short != 0 {
-        ev |= libc::POLLIN;
+    for (zmq, sys) in [(IN, libc::POLLIN), (OUT, libc::POLLOUT), (PRI, libc::POLLPRI)] {
+        if r & sys != 0 && events & zmq != 0 {
+            ev |= zmq;
+        }
     }
-    if zmq & ZMQ_POLLOUT as c_short != 0 {
-        ev |= libc::POLLOUT;
+    if r & !(libc::POLLIN | libc::POLLOUT | libc::POLLPRI) != 0 {
+        ev |= ERR;
     }
-    if zmq & ZMQ_POLLPRI as c_short != 0 {
-        ev |= libc::POLLPRI;
-    }
-    ev
+    Ok(ev)
 }
 
-/// One pass over the items: fills `revents`, returns how many have any.
-fn check(items: &mut [zmq_pollitem_t], fds: &[libc::pollfd]) -> ZResult<c_int> {
-    let mut n = 0;
-    for (item, pfd) in items.iter_mut().zip(fds) {
-        item.revents = 0;
-        if !item.socket.is_null() {
-            let sock = socket_of(item.socket)?;
-            let mut buf = [0u8; 4];
-            sock.getsockopt(crate::capi::consts::ZMQ_EVENTS, &mut buf)?;
-            let ev = i32::from_ne_bytes(buf) as c_short;
-            item.revents = ev & item.events & (ZMQ_POLLIN | ZMQ_POLLOUT) as c_short;
-        } else {
-            let r = pfd.revents;
-            if r & libc::POLLIN != 0 && item.events & ZMQ_POLLIN as c_short != 0 {
-                item.revents |= ZMQ_POLLIN as c_short;
-            }
-            if r & libc::POLLOUT != 0 && item.events & ZMQ_POLLOUT as c_short != 0 {
-                item.revents |= ZMQ_POLLOUT as c_short;
-            }
-            if r & libc::POLLPRI != 0 && item.events & ZMQ_POLLPRI as c_short != 0 {
-                item.revents |= ZMQ_POLLPRI as c_short;
-            }
-            if r & !(libc::POLLIN | libc::POLLOUT | libc::POLLPRI) != 0 {
-                item.revents |= ZMQ_POLLERR as c_short;
-            }
-        }
-        if item.revents != 0 {
-            n += 1;
-        }
+fn timespec(d: Duration) -> libc::timespec {
+    libc::timespec {
+        tv_sec: d.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
     }
-    Ok(n)
 }
 
-fn poll_impl(items: &mut [zmq_pollitem_t], timeout: c_long) -> ZResult<c_int> {
-    let mut fds = Vec::with_capacity(items.len());
-    for item in items.iter() {
-        if item.socket.is_null() {
-            fds.push(libc::pollfd { fd: item.fd, events: poll_events(item.events), revents: 0 });
-        } else {
-            let sock = socket_of(item.socket)?;
-            let mut buf = [0u8; 4];
-            sock.getsockopt(crate::capi::consts::ZMQ_FD, &mut buf)?;
-            fds.push(libc::pollfd { fd: i32::from_ne_bytes(buf), events: libc::POLLIN, revents: 0 });
-        }
-    }
-    let deadline = (timeout > 0).then(|| Instant::now() + Duration::from_millis(timeout as u64));
+/// Polls `fds` until `check` (given the pollfds just filled) finds something ready, returning
+/// its count; Ok(0) once `timeout` ms have passed (0: one look, negative: no limit). The first
+/// look does not block. With `sigmask`, that mask is in force while blocked, as in ppoll(2);
+/// a signal ends the wait with EINTR.
+pub(crate) fn wait(
+    fds: &mut [libc::pollfd],
+    timeout: c_long,
+    sigmask: Option<&libc::sigset_t>,
+    mut check: impl FnMut(&[libc::pollfd]) -> ZResult<c_int>,
+) -> ZResult<c_int> {
+    // A deadline too far to represent is no deadline.
+    let deadline = if timeout > 0 {
+        Instant::now().checked_add(Duration::from_millis(timeout as u64))
+    } else {
+        None
+    };
+    let forever = timeout < 0 || (timeout > 0 && deadline.is_none());
+    let mask = sigmask.map_or(std::ptr::null(), |m| m as *const libc::sigset_t);
     let mut first = true;
     loop {
-        let wait_ms: c_int = if first {
-            0
-        } else {
-            match deadline {
-                None if timeout < 0 => -1,
-                None => 0,
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    (left.as_millis() as c_int).max(1)
-                }
-            }
+        let limit = match deadline {
+            _ if first => Some(Duration::ZERO),
+            Some(d) => Some(d.saturating_duration_since(Instant::now())),
+            None if forever => None,
+            None => Some(Duration::ZERO),
         };
-        // SAFETY: fds is a valid array of fds.len() pollfd structs.
-        let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, wait_ms) };
+        let ts = limit.map(timespec);
+        let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        // SAFETY: fds is a valid array of fds.len() pollfds (an empty one is never read);
+        // ts_ptr and mask are NULL or point at live values.
+        let rc = unsafe { libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ts_ptr, mask) };
         if rc < 0 {
-            return err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EINTR));
+            return err(super::get_errno());
         }
-        let n = check(items, &fds)?;
+        let n = check(fds)?;
         if n > 0 || timeout == 0 {
             return Ok(n);
         }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
+        if !forever && deadline.is_none_or(|d| Instant::now() >= d) {
             return Ok(0);
         }
         first = false;
     }
 }
 
+/// zmq_poll and zmq_ppoll: fill each item's `revents`, return how many have any.
+fn poll_items(
+    items: *mut zmq_pollitem_t,
+    nitems: c_int,
+    timeout: c_long,
+    sigmask: Option<&libc::sigset_t>,
+) -> ZResult<c_int> {
+    if nitems < 0 {
+        return err(libc::EINVAL);
+    }
+    if nitems > 0 && items.is_null() {
+        return err(libc::EFAULT);
+    }
+    let items: &mut [zmq_pollitem_t] = if nitems == 0 {
+        // Nothing to watch: a plain (signal-interruptible) sleep, as in libzmq.
+        &mut []
+    } else {
+        // SAFETY: the caller passes nitems pollitems.
+        unsafe { std::slice::from_raw_parts_mut(items, nitems as usize) }
+    };
+    let mut fds = items
+        .iter()
+        .map(|item| pollfd_of(item.socket, item.fd, item.events))
+        .collect::<ZResult<Vec<_>>>()?;
+    wait(&mut fds, timeout, sigmask, |fds| {
+        let mut n = 0;
+        for (item, pfd) in items.iter_mut().zip(fds) {
+            item.revents = ready(item.socket, item.events, pfd)?;
+            n += (item.revents != 0) as c_int;
+        }
+        Ok(n)
+    })
+}
+
 /// # Safety
 /// `items` points to `nitems` pollitems.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_poll(items: *mut zmq_pollitem_t, nitems: c_int, timeout: c_long) -> c_int {
-    guard_int(|| {
-        if nitems < 0 {
-            return err(libc::EINVAL);
-        }
-        if nitems == 0 {
-            if timeout > 0 {
-                std::thread::sleep(Duration::from_millis(timeout as u64));
-            }
-            return Ok(0);
-        }
-        if items.is_null() {
-            return err(libc::EFAULT);
-        }
-        // SAFETY: per the contract.
-        let items = unsafe { std::slice::from_raw_parts_mut(items, nitems as usize) };
-        poll_impl(items, timeout)
-    })
+pub unsafe extern "C" fn zmq_poll(
+    items: *mut zmq_pollitem_t,
+    nitems: c_int,
+    timeout: c_long,
+) -> c_int {
+    guard_int(|| poll_items(items, nitems, timeout, None))
+}
+
+/// zmq_poll with `sigmask` (if not NULL) as the signal mask while it waits.
+///
+/// # Safety
+/// `items` points to `nitems` pollitems; `sigmask` is NULL or a valid signal set.
+#[cfg(all(zmq_draft, unix))]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_ppoll(
+    items: *mut zmq_pollitem_t,
+    nitems: c_int,
+    timeout: c_long,
+    sigmask: *const libc::sigset_t,
+) -> c_int {
+    // SAFETY: per the contract, sigmask is NULL or valid.
+    guard_int(|| poll_items(items, nitems, timeout, unsafe { sigmask.as_ref() }))
 }

@@ -1,0 +1,355 @@
+//! The draft zmq_poller_* API: a registered set of sockets and file descriptors, polled
+//! level-triggered with the same readiness checks and wait loop as zmq_poll.
+
+use super::handle::Registry;
+use super::poll::{pollfd_of, ready, wait, zmq_fd_t};
+use super::socket::SOCKETS;
+use super::{guard, guard_int};
+use crate::capi::consts::{ZMQ_POLLERR, ZMQ_POLLIN, ZMQ_POLLOUT, ZMQ_POLLPRI};
+use crate::error::{err, ZResult};
+use std::cell::UnsafeCell;
+use std::os::raw::{c_int, c_long, c_short, c_void};
+
+/// Mirrors the C `zmq_poller_event_t` (defined by hand in zmq.h).
+#[repr(C)]
+pub struct zmq_poller_event_t {
+    pub socket: *mut c_void,
+    pub fd: zmq_fd_t,
+    pub user_data: *mut c_void,
+    pub events: c_short,
+}
+
+/// libzmq's "no fd" value, reported as the fd of socket events.
+const RETIRED_FD: c_int = -1;
+
+/// One registered object: a socket (non-NULL) or a plain fd.
+struct Item {
+    socket: *mut c_void,
+    fd: c_int,
+    user_data: *mut c_void,
+    events: c_short,
+}
+
+#[derive(Default)]
+struct Poller {
+    items: Vec<Item>,
+    /// The pollfds of the items with events wanted, and which item each belongs to; rebuilt
+    /// lazily after a registration changes.
+    fds: Vec<libc::pollfd>,
+    owners: Vec<usize>,
+    stale: bool,
+}
+
+impl Poller {
+    fn find_socket(&self, socket: *mut c_void) -> Option<usize> {
+        self.items.iter().position(|i| !i.socket.is_null() && i.socket == socket)
+    }
+
+    fn find_fd(&self, fd: c_int) -> Option<usize> {
+        self.items.iter().position(|i| i.socket.is_null() && i.fd == fd)
+    }
+
+    fn add(&mut self, item: Item) -> ZResult<c_int> {
+        let known = if item.socket.is_null() {
+            self.find_fd(item.fd)
+        } else {
+            self.find_socket(item.socket)
+        };
+        if known.is_some() {
+            return err(libc::EINVAL);
+        }
+        self.items.push(item);
+        self.stale = true;
+        Ok(0)
+    }
+
+    fn modify(&mut self, at: Option<usize>, events: c_short) -> ZResult<c_int> {
+        let Some(at) = at else { return err(libc::EINVAL) };
+        self.items[at].events = events;
+        self.stale = true;
+        Ok(0)
+    }
+
+    fn remove(&mut self, at: Option<usize>) -> ZResult<c_int> {
+        let Some(at) = at else { return err(libc::EINVAL) };
+        self.items.remove(at);
+        self.stale = true;
+        Ok(0)
+    }
+
+    fn rebuild(&mut self) -> ZResult<()> {
+        let mut fds = Vec::with_capacity(self.items.len());
+        let mut owners = Vec::with_capacity(self.items.len());
+        for (i, item) in self.items.iter().enumerate().filter(|(_, item)| item.events != 0) {
+            fds.push(pollfd_of(item.socket, item.fd, item.events)?);
+            owners.push(i);
+        }
+        (self.fds, self.owners, self.stale) = (fds, owners, false);
+        Ok(())
+    }
+
+    /// Fills up to `out.len()` events; Ok(n > 0), or EAGAIN / EFAULT / EINTR / ETERM.
+    fn wait(&mut self, out: &mut [zmq_poller_event_t], timeout: c_long) -> ZResult<c_int> {
+        if self.stale {
+            self.rebuild()?;
+        }
+        if self.fds.is_empty() && timeout < 0 {
+            // Nothing could ever wake an endless wait: libzmq refuses it.
+            return err(libc::EFAULT);
+        }
+        let Poller { items, fds, owners, .. } = self;
+        let found = wait(fds, timeout, None, |fds| {
+            let mut n = 0;
+            for (pfd, &i) in fds.iter().zip(owners.iter()) {
+                if n == out.len() {
+                    break;
+                }
+                let item = &items[i];
+                let events = ready(item.socket, item.events, pfd)?;
+                if events != 0 {
+                    out[n] = zmq_poller_event_t {
+                        socket: item.socket,
+                        fd: if item.socket.is_null() { item.fd } else { RETIRED_FD },
+                        user_data: item.user_data,
+                        events,
+                    };
+                    n += 1;
+                }
+            }
+            Ok(n as c_int)
+        })?;
+        if found == 0 {
+            return err(libc::EAGAIN);
+        }
+        Ok(found)
+    }
+}
+
+/// A poller behind a C handle. Pollers are not thread-safe (libzmq's rule): one thread uses a
+/// poller at a time, so handing out `&mut` from the cell is sound under that contract.
+struct PollerCell(UnsafeCell<Poller>);
+
+// SAFETY: the raw pointers inside are opaque values the poller only hands back to the C API;
+// one thread at a time uses a poller, per the C API's contract.
+unsafe impl Send for PollerCell {}
+// SAFETY: as above.
+unsafe impl Sync for PollerCell {}
+
+/// libzmq's poller tag.
+static POLLERS: Registry<PollerCell> = Registry::new(0xcafe_babe);
+
+/// The poller behind a handle, or EFAULT.
+fn poller_of<'a>(h: *mut c_void) -> ZResult<&'a mut Poller> {
+    // SAFETY: handles are NULL or came from POLLERS (stale ones read a dead tag).
+    match unsafe { POLLERS.get(h) } {
+        // SAFETY: per the threading contract above, no other reference is live.
+        Some(cell) => Ok(unsafe { &mut *cell.0.get() }),
+        None => err(libc::EFAULT),
+    }
+}
+
+/// A live socket handle, or ENOTSOCK.
+fn check_socket(s: *mut c_void) -> ZResult<()> {
+    // SAFETY: handles are NULL or came from SOCKETS (stale ones read a dead tag).
+    match unsafe { SOCKETS.get(s) } {
+        Some(_) => Ok(()),
+        None => err(libc::ENOTSOCK),
+    }
+}
+
+/// EBADF for the "no fd" value.
+fn check_fd(fd: c_int) -> ZResult<()> {
+    if fd == RETIRED_FD {
+        return err(libc::EBADF);
+    }
+    Ok(())
+}
+
+/// EINVAL for bits that are no ZMQ_POLL* event.
+fn check_events(events: c_short) -> ZResult<()> {
+    if events as c_int & !(ZMQ_POLLIN | ZMQ_POLLOUT | ZMQ_POLLERR | ZMQ_POLLPRI) != 0 {
+        return err(libc::EINVAL);
+    }
+    Ok(())
+}
+
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub extern "C" fn zmq_poller_new() -> *mut c_void {
+    guard(std::ptr::null_mut(), || {
+        Ok(POLLERS.insert(Box::new(PollerCell(UnsafeCell::new(Poller::default())))))
+    })
+}
+
+/// # Safety
+/// `poller_p` is NULL or points at a poller handle, which is set to NULL.
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_poller_destroy(poller_p: *mut *mut c_void) -> c_int {
+    guard_int(|| {
+        if poller_p.is_null() {
+            return err(libc::EFAULT);
+        }
+        // SAFETY: per the contract; the handle is checked by remove.
+        let Some(poller) = (unsafe { POLLERS.remove(*poller_p) }) else {
+            return err(libc::EFAULT);
+        };
+        drop(poller);
+        // SAFETY: as above.
+        unsafe { *poller_p = std::ptr::null_mut() };
+        Ok(0)
+    })
+}
+
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub extern "C" fn zmq_poller_size(poller: *mut c_void) -> c_int {
+    guard_int(|| Ok(poller_of(poller)?.items.len() as c_int))
+}
+
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub extern "C" fn zmq_poller_add(
+    poller: *mut c_void,
+    socket: *mut c_void,
+    user_data: *mut c_void,
+    events: c_short,
+) -> c_int {
+    guard_int(|| {
+        let p = poller_of(poller)?;
+        check_socket(socket)?;
+        check_events(events)?;
+        p.add(Item { socket, fd: RETIRED_FD, user_data, events })
+    })
+}
+
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub extern "C" fn zmq_poller_modify(
+    poller: *mut c_void,
+    socket: *mut c_void,
+    events: c_short,
+) -> c_int {
+    guard_int(|| {
+        let p = poller_of(poller)?;
+        check_socket(socket)?;
+        check_events(events)?;
+        p.modify(p.find_socket(socket), events)
+    })
+}
+
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub extern "C" fn zmq_poller_remove(poller: *mut c_void, socket: *mut c_void) -> c_int {
+    guard_int(|| {
+        let p = poller_of(poller)?;
+        check_socket(socket)?;
+        p.remove(p.find_socket(socket))
+    })
+}
+
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub extern "C" fn zmq_poller_add_fd(
+    poller: *mut c_void,
+    fd: zmq_fd_t,
+    user_data: *mut c_void,
+    events: c_short,
+) -> c_int {
+    guard_int(|| {
+        let p = poller_of(poller)?;
+        check_fd(fd)?;
+        check_events(events)?;
+        p.add(Item { socket: std::ptr::null_mut(), fd, user_data, events })
+    })
+}
+
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub extern "C" fn zmq_poller_modify_fd(
+    poller: *mut c_void,
+    fd: zmq_fd_t,
+    events: c_short,
+) -> c_int {
+    guard_int(|| {
+        let p = poller_of(poller)?;
+        check_fd(fd)?;
+        check_events(events)?;
+        p.modify(p.find_fd(fd), events)
+    })
+}
+
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub extern "C" fn zmq_poller_remove_fd(poller: *mut c_void, fd: zmq_fd_t) -> c_int {
+    guard_int(|| {
+        let p = poller_of(poller)?;
+        check_fd(fd)?;
+        p.remove(p.find_fd(fd))
+    })
+}
+
+/// One event: 0 and `*event` filled, or -1 with `*event` cleared.
+///
+/// # Safety
+/// `event` is NULL or points at a writable zmq_poller_event_t.
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_poller_wait(
+    poller: *mut c_void,
+    event: *mut zmq_poller_event_t,
+    timeout: c_long,
+) -> c_int {
+    // SAFETY: per the contract.
+    let rc = unsafe { zmq_poller_wait_all(poller, event, 1, timeout) };
+    if rc < 0 && !event.is_null() {
+        // A caller that ignores the result must not act on a stale event.
+        // SAFETY: per the contract.
+        unsafe {
+            *event = zmq_poller_event_t {
+                socket: std::ptr::null_mut(),
+                fd: RETIRED_FD,
+                user_data: std::ptr::null_mut(),
+                events: 0,
+            }
+        };
+    }
+    rc.min(0)
+}
+
+/// Up to `n_events` events; returns how many (never 0: a timeout is EAGAIN).
+///
+/// # Safety
+/// `events` is NULL or points at `n_events` writable zmq_poller_event_t.
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_poller_wait_all(
+    poller: *mut c_void,
+    events: *mut zmq_poller_event_t,
+    n_events: c_int,
+    timeout: c_long,
+) -> c_int {
+    guard_int(|| {
+        let p = poller_of(poller)?;
+        if events.is_null() {
+            return err(libc::EFAULT);
+        }
+        if n_events < 0 {
+            return err(libc::EINVAL);
+        }
+        // SAFETY: per the contract.
+        let out = unsafe { std::slice::from_raw_parts_mut(events, n_events as usize) };
+        p.wait(out, timeout)
+    })
+}
+
+/// The poller's own fd exists only with thread-safe sockets registered, and there are none.
+#[cfg(zmq_draft)]
+#[no_mangle]
+pub extern "C" fn zmq_poller_fd(poller: *mut c_void, fd: *mut zmq_fd_t) -> c_int {
+    let _ = fd;
+    guard_int(|| {
+        poller_of(poller)?;
+        err(libc::EINVAL)
+    })
+}
