@@ -22,6 +22,7 @@
 # transport not implemented, timeout, crash) is shown as "n/a (reason)" and
 # never changes the exit status.
 set -u
+export LC_ALL=C
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
