@@ -20,6 +20,12 @@
 
 #ifdef ZMQ_BUILD_DRAFT_API
 #include <signal.h>
+/*  zmq_ppoll takes a POSIX sigset_t, which strict ISO C modes (-std=c99) leave undeclared.  */
+#if !defined __STRICT_ANSI__ || defined _POSIX_SOURCE || defined _POSIX_C_SOURCE            \
+  || defined _XOPEN_SOURCE || defined _GNU_SOURCE || defined _DEFAULT_SOURCE                \
+  || defined _BSD_SOURCE
+#define ZMQ_HAVE_SIGSET_T
+#endif
 #endif
 
 /*  POSIX error codes some platforms lack, numbered from ZMQ_HAUSNUMERO as in libzmq.

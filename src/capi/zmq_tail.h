@@ -14,5 +14,6 @@
 #endif
 
 #undef ZMQ_EXPORT
+#undef ZMQ_HAVE_SIGSET_T
 
 #endif /* __ZMQ_H_INCLUDED__ */
