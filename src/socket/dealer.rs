@@ -15,7 +15,13 @@ pub(crate) struct Dealer {
 }
 
 impl Behaviour for Dealer {
-    fn attach(&mut self, _pipes: &mut Pipes, idx: PipeIdx, _opts: &Options) {
+    fn attach(&mut self, pipes: &mut Pipes, idx: PipeIdx, opts: &Options) {
+        if opts.probe_router {
+            // Announces us to a ROUTER peer, which sees an empty message from the new id.
+            let pipe = pipes.at(idx);
+            let _ = pipe.write(Msg::new());
+            pipe.flush();
+        }
         self.fq.attach(idx);
         self.lb.attach(idx);
     }

@@ -9,6 +9,9 @@ pub(crate) mod pair;
 pub(crate) mod pattern;
 pub(crate) mod pipeline;
 pub(crate) mod pipes;
+pub(crate) mod rep;
+pub(crate) mod req;
+pub(crate) mod router;
 pub(crate) use crate::options::Options;
 
 use crate::capi::consts::*;
@@ -39,6 +42,8 @@ pub(crate) struct Socket {
     last_endpoint: String,
     /// inproc names this socket bound.
     binds: Vec<String>,
+    /// Set while connect() attaches its pipe: ZMQ_CONNECT_ROUTING_ID names that pipe.
+    connecting: bool,
 }
 
 impl Socket {
@@ -59,6 +64,7 @@ impl Socket {
             ctx_terminated: false,
             last_endpoint: String::new(),
             binds: Vec::new(),
+            connecting: false,
         })
     }
 
@@ -145,6 +151,10 @@ impl Socket {
             let _ = pipe.write(id);
             pipe.flush();
         }
+        if self.connecting && !self.opts.connect_routing_id.is_empty() {
+            // Used once, by the pipe of the connect it was set before (ROUTER, STREAM).
+            pipe.routing_id = std::mem::take(&mut self.opts.connect_routing_id);
+        }
         let early = pipe.peer_closed_early();
         let idx = self.pipes.insert(pipe);
         self.pattern.attach(&mut self.pipes, idx, &self.opts);
@@ -175,7 +185,10 @@ impl Socket {
         self.process_commands()?;
         match transport::parse(addr)? {
             Endpoint::Inproc(name) => {
-                transport::inproc::connect(self, &name)?;
+                self.connecting = true;
+                let r = transport::inproc::connect(self, &name);
+                self.connecting = false;
+                r?;
                 self.last_endpoint = addr.to_string();
                 Ok(())
             }
@@ -308,7 +321,9 @@ impl Socket {
         if let Some(r) = self.pattern.setsockopt(&mut self.pipes, &self.opts, option, value) {
             return r;
         }
-        self.opts.set(option, value)
+        self.opts.set(option, value)?;
+        self.pattern.options_changed(&self.opts);
+        Ok(())
     }
 
     /// zmq_setsockopt with a NULL value: clears string options as libzmq does.

@@ -55,6 +55,11 @@ pub(crate) trait Behaviour {
         let _ = option;
         None
     }
+    /// An option was stored: patterns copy what their hooks without `Options` need
+    /// (has_in/has_out, read_activated).
+    fn options_changed(&mut self, opts: &Options) {
+        let _ = opts;
+    }
 }
 
 macro_rules! patterns {
@@ -78,6 +83,9 @@ patterns! {
     Push(super::pipeline::Push),
     Pull(super::pipeline::Pull),
     Dealer(super::dealer::Dealer),
+    Req(super::req::Req),
+    Rep(super::rep::Rep),
+    Router(super::router::Router),
 }
 
 impl Pattern {
@@ -88,6 +96,9 @@ impl Pattern {
             ZMQ_PUSH => Pattern::Push(Default::default()),
             ZMQ_PULL => Pattern::Pull(Default::default()),
             ZMQ_DEALER => Pattern::Dealer(Default::default()),
+            ZMQ_REQ => Pattern::Req(Default::default()),
+            ZMQ_REP => Pattern::Rep(Default::default()),
+            ZMQ_ROUTER => Pattern::Router(Default::default()),
             _ => return err(libc::EINVAL),
         })
     }
@@ -132,6 +143,9 @@ impl Pattern {
     }
     pub(crate) fn getsockopt(&self, option: i32) -> Option<ZResult<i32>> {
         self.inner_ref().getsockopt(option)
+    }
+    pub(crate) fn options_changed(&mut self, opts: &Options) {
+        self.inner().options_changed(opts)
     }
 }
 
