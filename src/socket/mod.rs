@@ -3,15 +3,19 @@
 //! socket's pattern (see `pattern`).
 
 pub(crate) mod dealer;
+pub(crate) mod dist;
 pub(crate) mod fq;
 pub(crate) mod lb;
+pub(crate) mod mtrie;
 pub(crate) mod pair;
 pub(crate) mod pattern;
 pub(crate) mod pipeline;
 pub(crate) mod pipes;
+pub(crate) mod pubsub;
 pub(crate) mod rep;
 pub(crate) mod req;
 pub(crate) mod router;
+pub(crate) mod trie;
 pub(crate) use crate::options::Options;
 
 use crate::capi::consts::*;
