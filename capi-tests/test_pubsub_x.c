@@ -532,6 +532,68 @@ static void test_topics_count (void *ctx)
 #endif
 }
 
+/*  Random subscribes, unsubscribes and closes by several SUBs, checked against a model
+    of what a default XPUB reports: a topic's first subscriber and its last leaving.  */
+#define NSLOTS 6
+#define NT 6
+static const char *const topics[NT] = {"", "a", "ab", "abc", "b", "x"}; /* byte order */
+
+static void test_random_against_model (void *ctx)
+{
+    void *xpub = zmq_socket (ctx, ZMQ_XPUB);
+    TEST_OK (zmq_bind (xpub, "inproc://model"));
+    /*  Toggles a topic of its own after each step: once XPUB reports it, everything the
+        step caused has been reported before it.  */
+    void *sentinel = zmq_socket (ctx, ZMQ_SUB);
+    TEST_OK (zmq_connect (sentinel, "inproc://model"));
+    void *subs[NSLOTS] = {0};
+    int count[NSLOTS][NT] = {{0}};
+    unsigned seed = 12345;
+    for (int step = 0; step < 1500; step++) {
+        seed = seed * 1103515245 + 12345;
+        int slot = (seed >> 16) % NSLOTS;
+        int t = (seed >> 8) % NT;
+        int op = (seed >> 20) % 8;
+        /*  Holders of a topic other than `slot`.  */
+        int others = 0;
+        for (int i = 0; i < NSLOTS; i++)
+            others += i != slot && count[i][t] > 0;
+        if (!subs[slot]) {
+            subs[slot] = zmq_socket (ctx, ZMQ_SUB);
+            TEST_OK (zmq_connect (subs[slot], "inproc://model"));
+        } else if (op < 4) {
+            subscribe (subs[slot], topics[t]);
+            if (count[slot][t]++ == 0 && others == 0)
+                recv_sub (xpub, 1, topics[t]);
+        } else if (op < 7) {
+            unsubscribe (subs[slot], topics[t]);
+            if (count[slot][t] > 0 && --count[slot][t] == 0 && others == 0)
+                recv_sub (xpub, 0, topics[t]);
+        } else {
+            TEST_OK (zmq_close (subs[slot]));
+            subs[slot] = NULL;
+            for (int u = 0; u < NT; u++) {
+                int held = 0;
+                for (int i = 0; i < NSLOTS; i++)
+                    held += i != slot && count[i][u] > 0;
+                if (count[slot][u] > 0 && held == 0)
+                    recv_sub (xpub, 0, topics[u]);
+                count[slot][u] = 0;
+            }
+        }
+        if (step % 2 == 0)
+            subscribe (sentinel, "~");
+        else
+            unsubscribe (sentinel, "~");
+        recv_sub (xpub, step % 2 == 0, "~");
+    }
+    for (int i = 0; i < NSLOTS; i++)
+        if (subs[i])
+            TEST_OK (zmq_close (subs[i]));
+    TEST_OK (zmq_close (sentinel));
+    TEST_OK (zmq_close (xpub));
+}
+
 int main (void)
 {
     test_setup (60);
@@ -550,6 +612,7 @@ int main (void)
     test_only_first_subscribe (ctx);
     test_pub_ignores_upstream (ctx);
     test_topics_count (ctx);
+    test_random_against_model (ctx);
     TEST_OK (zmq_ctx_term (ctx));
     return 0;
 }
