@@ -19,3 +19,8 @@ pub(crate) mod timers;
 pub(crate) mod util;
 pub(crate) mod ypipe;
 pub(crate) mod z85;
+pub(crate) mod zmtp;
+
+/// For `fuzz/` only: raw-bytes entry points into the protocol state machines.
+#[doc(hidden)]
+pub use zmtp::fuzzing as zmtp_fuzzing;
