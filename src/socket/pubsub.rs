@@ -19,21 +19,12 @@ use crate::pipe::PipeId;
 use crate::socket::Options;
 use std::collections::VecDeque;
 
-/// The command-type bits of a message's flags. An engine may hand over a ZMTP 3.1
-/// SUBSCRIBE or CANCEL command as a message flagged so, its body being the bare topic.
-const CMD_TYPE_MASK: u8 = 0x1c;
-
-/// Whether `msg` is a subscription (true) or an unsubscription (false), and where its
-/// topic starts.
-fn sub_kind(msg: &Msg) -> Option<(bool, usize)> {
-    match msg.flags() & CMD_TYPE_MASK {
-        Msg::SUBSCRIBE => return Some((true, 0)),
-        Msg::CANCEL => return Some((false, 0)),
-        _ => {}
-    }
+/// Whether `msg` is a subscription (true) or an unsubscription (false). (ZMTP 3.1's
+/// SUBSCRIBE and CANCEL commands reach sockets in this form too: the engine converts.)
+fn sub_kind(msg: &Msg) -> Option<bool> {
     match msg.data().first() {
-        Some(1) => Some((true, 1)),
-        Some(0) => Some((false, 1)),
+        Some(1) => Some(true),
+        Some(0) => Some(false),
         _ => None,
     }
 }
@@ -151,7 +142,7 @@ impl XPub {
         if first {
             self.process_subscribe = !self.cfg.only_first || kind.is_some();
         }
-        let Some((subscribe, off)) = kind else {
+        let Some(subscribe) = kind else {
             if !self.is_pub {
                 self.pending.push_back(Pending {
                     msg,
@@ -160,7 +151,7 @@ impl XPub {
             }
             return;
         };
-        let topic = &msg.data()[off..];
+        let topic = &msg.data()[1..];
         let notify = if self.cfg.manual {
             // Applied only when the application says so; remembered for unsubscribing.
             if subscribe {
@@ -179,18 +170,13 @@ impl XPub {
             return;
         }
         // Delivered as a single part whatever came around it.
-        let note = if off == 1 {
-            msg.reset_flags(Msg::MORE);
-            msg
-        } else {
-            sub_msg(subscribe, topic)
-        };
+        msg.reset_flags(Msg::MORE);
         let origin = if self.cfg.manual {
             Origin::Pipe(id)
         } else {
             Origin::User
         };
-        self.pending.push_back(Pending { msg: note, origin });
+        self.pending.push_back(Pending { msg, origin });
     }
 }
 
@@ -424,19 +410,19 @@ impl Behaviour for XSub {
             return Ok(());
         }
         match sub_kind(&msg) {
-            Some((true, off)) => {
+            Some(true) => {
                 // Duplicates go upstream too: XPUB decides what is new (and
                 // XPUB_VERBOSE behind a proxy needs them).
-                self.subs.add(&msg.data()[off..]);
+                self.subs.add(&msg.data()[1..]);
                 self.process_subscribe = true;
                 self.dist.send_to_all(pipes, msg);
             }
-            Some((false, off)) => {
+            Some(false) => {
                 self.process_subscribe = true;
                 // Upstream hears of it only when the last of our subscriptions goes. (As
                 // libzmq: dropping the last part of a multipart message leaves the message
                 // open, to be completed by the next one.)
-                if self.subs.rm(&msg.data()[off..]) || self.cfg.xsub_verbose_unsubs {
+                if self.subs.rm(&msg.data()[1..]) || self.cfg.xsub_verbose_unsubs {
                     self.dist.send_to_all(pipes, msg);
                 }
             }
