@@ -35,6 +35,12 @@
 
 #ifdef ZMQ_BUILD_DRAFT_API
 #include <signal.h>
+/*  zmq_ppoll takes a POSIX sigset_t, which strict ISO C modes (-std=c99) leave undeclared.  */
+#if !defined __STRICT_ANSI__ || defined _POSIX_SOURCE || defined _POSIX_C_SOURCE            \
+  || defined _XOPEN_SOURCE || defined _GNU_SOURCE || defined _DEFAULT_SOURCE                \
+  || defined _BSD_SOURCE
+#define ZMQ_HAVE_SIGSET_T
+#endif
 #endif
 
 /*  POSIX error codes some platforms lack, numbered from ZMQ_HAUSNUMERO as in libzmq.
@@ -738,6 +744,14 @@ ZMQ_EXPORT int zmq_ctx_set(void *context, int option, int optval);
 
 ZMQ_EXPORT int zmq_ctx_get(void *context, int option);
 
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_ctx_set_ext(void *context, int option, const void *optval, size_t optvallen);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_ctx_get_ext(void *context, int option, void *optval, size_t *optvallen);
+#endif
+
 ZMQ_EXPORT int zmq_ctx_destroy(void *context);
 
 ZMQ_EXPORT void *zmq_init(int io_threads);
@@ -751,6 +765,222 @@ ZMQ_EXPORT const char *zmq_strerror(int errnum);
 ZMQ_EXPORT void zmq_version(int *major, int *minor, int *patch);
 
 ZMQ_EXPORT int zmq_has(const char *capability);
+
+ZMQ_EXPORT int zmq_msg_init(zmq_msg_t *msg);
+
+ZMQ_EXPORT int zmq_msg_init_size(zmq_msg_t *msg, size_t size);
+
+ZMQ_EXPORT int zmq_msg_init_data(zmq_msg_t *msg, void *data, size_t size, zmq_free_fn *ffn, void *hint);
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_msg_init_buffer(zmq_msg_t *msg, const void *buf, size_t size);
+#endif
+
+ZMQ_EXPORT int zmq_msg_close(zmq_msg_t *msg);
+
+ZMQ_EXPORT int zmq_msg_move(zmq_msg_t *dest, zmq_msg_t *src);
+
+ZMQ_EXPORT int zmq_msg_copy(zmq_msg_t *dest, zmq_msg_t *src);
+
+ZMQ_EXPORT void *zmq_msg_data(zmq_msg_t *msg);
+
+ZMQ_EXPORT size_t zmq_msg_size(const zmq_msg_t *msg);
+
+ZMQ_EXPORT int zmq_msg_more(const zmq_msg_t *msg);
+
+ZMQ_EXPORT int zmq_msg_get(const zmq_msg_t *msg, int property);
+
+ZMQ_EXPORT int zmq_msg_set(zmq_msg_t *msg, int property, int optval);
+
+ZMQ_EXPORT const char *zmq_msg_gets(const zmq_msg_t *msg, const char *property);
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT uint32_t zmq_msg_routing_id(zmq_msg_t *msg);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_msg_set_routing_id(zmq_msg_t *msg, uint32_t routing_id);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT const char *zmq_msg_group(zmq_msg_t *msg);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_msg_set_group(zmq_msg_t *msg, const char *group);
+#endif
+
+ZMQ_EXPORT int zmq_poll(zmq_pollitem_t *items, int nitems, long timeout);
+
+#if (defined(ZMQ_BUILD_DRAFT_API) && defined(ZMQ_HAVE_SIGSET_T))
+ZMQ_EXPORT int zmq_ppoll(zmq_pollitem_t *items, int nitems, long timeout, const sigset_t *sigmask);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT void *zmq_poller_new(void);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_poller_destroy(void **poller_p);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_poller_size(void *poller);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_poller_add(void *poller, void *socket, void *user_data, short events);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_poller_modify(void *poller, void *socket, short events);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_poller_remove(void *poller, void *socket);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_poller_add_fd(void *poller, zmq_fd_t fd, void *user_data, short events);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_poller_modify_fd(void *poller, zmq_fd_t fd, short events);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_poller_remove_fd(void *poller, zmq_fd_t fd);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_poller_wait(void *poller, zmq_poller_event_t *event, long timeout);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_poller_wait_all(void *poller, zmq_poller_event_t *events, int n_events, long timeout);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_poller_fd(void *poller, zmq_fd_t *fd);
+#endif
+
+ZMQ_EXPORT int zmq_proxy(void *frontend, void *backend, void *capture);
+
+ZMQ_EXPORT int zmq_proxy_steerable(void *frontend, void *backend, void *capture, void *control);
+
+ZMQ_EXPORT int zmq_device(int type_, void *frontend, void *backend);
+
+ZMQ_EXPORT void *zmq_socket(void *context, int type_);
+
+ZMQ_EXPORT int zmq_close(void *s);
+
+ZMQ_EXPORT int zmq_setsockopt(void *s, int option, const void *optval, size_t optvallen);
+
+ZMQ_EXPORT int zmq_getsockopt(void *s, int option, void *optval, size_t *optvallen);
+
+ZMQ_EXPORT int zmq_bind(void *s, const char *addr);
+
+ZMQ_EXPORT int zmq_connect(void *s, const char *addr);
+
+ZMQ_EXPORT int zmq_unbind(void *s, const char *addr);
+
+ZMQ_EXPORT int zmq_disconnect(void *s, const char *addr);
+
+ZMQ_EXPORT int zmq_send(void *s, const void *buf, size_t len, int flags);
+
+ZMQ_EXPORT int zmq_send_const(void *s, const void *buf, size_t len, int flags);
+
+ZMQ_EXPORT int zmq_recv(void *s, void *buf, size_t len, int flags);
+
+ZMQ_EXPORT int zmq_msg_send(zmq_msg_t *msg, void *s, int flags);
+
+ZMQ_EXPORT int zmq_msg_recv(zmq_msg_t *msg, void *s, int flags);
+
+ZMQ_EXPORT int zmq_sendmsg(void *s, zmq_msg_t *msg, int flags);
+
+ZMQ_EXPORT int zmq_recvmsg(void *s, zmq_msg_t *msg, int flags);
+
+ZMQ_EXPORT int zmq_sendiov(void *s, struct iovec *iov, size_t count, int flags);
+
+ZMQ_EXPORT int zmq_recviov(void *s, struct iovec *iov, size_t *count, int flags);
+
+ZMQ_EXPORT int zmq_socket_monitor(void *s, const char *addr, int events);
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_join(void *s, const char *group);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_leave(void *s, const char *group);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT uint32_t zmq_connect_peer(void *s, const char *addr);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_disconnect_peer(void *s, uint32_t routing_id);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_socket_get_peer_state(void *s, const void *routing_id, size_t routing_id_size);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_socket_monitor_versioned(void *s, const char *addr, uint64_t events, int event_version, int type_);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+ZMQ_EXPORT int zmq_socket_monitor_pipes_stats(void *s);
+#endif
+
+ZMQ_EXPORT void *zmq_timers_new(void);
+
+ZMQ_EXPORT int zmq_timers_destroy(void **timers_p);
+
+ZMQ_EXPORT int zmq_timers_add(void *timers, size_t interval, zmq_timer_fn *handler, void *arg);
+
+ZMQ_EXPORT int zmq_timers_cancel(void *timers, int timer_id);
+
+ZMQ_EXPORT int zmq_timers_set_interval(void *timers, int timer_id, size_t interval);
+
+ZMQ_EXPORT int zmq_timers_reset(void *timers, int timer_id);
+
+ZMQ_EXPORT long zmq_timers_timeout(void *timers);
+
+ZMQ_EXPORT int zmq_timers_execute(void *timers);
+
+ZMQ_EXPORT char *zmq_z85_encode(char *dest, const uint8_t *data, size_t size);
+
+ZMQ_EXPORT uint8_t *zmq_z85_decode(uint8_t *dest, const char *string);
+
+ZMQ_EXPORT int zmq_curve_keypair(char *z85_public_key, char *z85_secret_key);
+
+ZMQ_EXPORT int zmq_curve_public(char *z85_public_key, const char *z85_secret_key);
+
+ZMQ_EXPORT void *zmq_atomic_counter_new(void);
+
+ZMQ_EXPORT void zmq_atomic_counter_set(void *counter, int value);
+
+ZMQ_EXPORT int zmq_atomic_counter_inc(void *counter);
+
+ZMQ_EXPORT int zmq_atomic_counter_dec(void *counter);
+
+ZMQ_EXPORT int zmq_atomic_counter_value(void *counter);
+
+ZMQ_EXPORT void zmq_atomic_counter_destroy(void **counter_p);
+
+ZMQ_EXPORT void *zmq_stopwatch_start(void);
+
+ZMQ_EXPORT unsigned long zmq_stopwatch_intermediate(void *watch);
+
+ZMQ_EXPORT unsigned long zmq_stopwatch_stop(void *watch);
+
+ZMQ_EXPORT void zmq_sleep(int seconds);
+
+ZMQ_EXPORT void *zmq_threadstart(zmq_thread_fn *func, void *arg);
+
+ZMQ_EXPORT void zmq_threadclose(void *thread);
 
 #ifdef __cplusplus
 }  // extern "C"
@@ -770,5 +1000,8 @@ ZMQ_EXPORT int zmq_has(const char *capability);
 #define ZMQ_MSG_PROPERTY_USER_ID "User-Id"
 #define ZMQ_MSG_PROPERTY_PEER_ADDRESS "Peer-Address"
 #endif
+
+#undef ZMQ_EXPORT
+#undef ZMQ_HAVE_SIGSET_T
 
 #endif /* __ZMQ_H_INCLUDED__ */

@@ -1,7 +1,7 @@
 //! The context: options, the set of live sockets, and termination.
 
 use crate::capi::consts::*;
-use crate::error::{err, ZResult, ETERM};
+use crate::error::{err, ZResult, EMTHREAD, ETERM};
 use crate::io::command::Command;
 use crate::io::mailbox::Mailbox;
 use crate::io::thread::IoThread;
@@ -63,6 +63,8 @@ pub(crate) struct InprocPeer {
     pub sndhwm: i32,
     pub rcvhwm: i32,
     pub conflate: bool,
+    /// ZMQ_ROUTING_ID when bound, for connectors that route by identity.
+    pub routing_id: Vec<u8>,
 }
 
 /// A connection made before its name was bound: the binder's end of the pipe waits here.
@@ -185,6 +187,20 @@ impl Ctx {
         if st.sockets.is_empty() {
             self.closed.notify_all();
         }
+    }
+
+    /// The mailbox of the I/O thread a socket's network endpoints go to; EMTHREAD when the
+    /// context has no I/O threads (ZMQ_IO_THREADS = 0).
+    pub(crate) fn io_mailbox(&self, socket_id: u64) -> ZResult<Arc<Mailbox>> {
+        let threads = self.io_threads.lock();
+        if threads.is_empty() {
+            return err(EMTHREAD);
+        }
+        Ok(threads[(socket_id as usize) % threads.len()].mailbox.clone())
+    }
+
+    pub(crate) fn io_mailboxes(&self) -> Vec<Arc<Mailbox>> {
+        self.io_threads.lock().iter().map(|t| t.mailbox.clone()).collect()
     }
 
     /// Binds an inproc name to a socket; returns the connections that were waiting for it.

@@ -17,10 +17,13 @@ pub(crate) type PipeId = u64;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// State one direction's writer and reader share besides the queue.
+/// State one direction's writer and reader share besides the queue. The reader's counter
+/// sits on its own cache line: the writer's read-mostly fields must not bounce with it.
+#[repr(C, align(128))]
 struct Dir {
     /// Whole messages the reader has consumed, published every `lwm` messages.
     msgs_read: AtomicU64,
+    _pad: [u8; 120],
     /// Set by a writer that found the pipe full; the reader clears it and wakes it.
     writer_asleep: AtomicBool,
     /// Capacity in whole messages (0: unlimited) and the batch for read notifications.
@@ -38,6 +41,7 @@ impl Dir {
     fn new(hwm: usize) -> Arc<Dir> {
         let d = Arc::new(Dir {
             msgs_read: AtomicU64::new(0),
+            _pad: [0; 120],
             writer_asleep: AtomicBool::new(false),
             hwm: AtomicUsize::new(0),
             lwm: AtomicUsize::new(1),

@@ -36,14 +36,32 @@ struct Cursor<T> {
     count: usize,
 }
 
+/// Keeps a field on cache lines of its own, so the writer's and the reader's hot fields
+/// never share one (false sharing would cost a cache miss per message on each side).
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Padded<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
 /// One direction of a pipe. `Writer` and `Reader` are its two unique handles.
 struct Shared<T> {
     /// Owned by the writer.
-    tail: UnsafeCell<Cursor<T>>,
+    tail: Padded<UnsafeCell<Cursor<T>>>,
     /// Owned by the reader, with its cached copy of the published count.
-    head: UnsafeCell<(Cursor<T>, usize)>,
+    head: Padded<UnsafeCell<(Cursor<T>, usize)>>,
     /// `(published << 1) | reader_asleep`.
-    state: AtomicUsize,
+    state: Padded<AtomicUsize>,
     /// A consumed chunk kept for the writer's next allocation.
     spare: AtomicPtr<Chunk<T>>,
 }
@@ -60,9 +78,9 @@ const ASLEEP: usize = 1;
 pub(crate) fn ypipe<T: Send>() -> (Writer<T>, Reader<T>) {
     let first = Chunk::alloc();
     let shared = std::sync::Arc::new(Shared {
-        tail: UnsafeCell::new(Cursor { chunk: first, pos: 0, count: 0 }),
-        head: UnsafeCell::new((Cursor { chunk: first, pos: 0, count: 0 }, 0)),
-        state: AtomicUsize::new(0),
+        tail: Padded(UnsafeCell::new(Cursor { chunk: first, pos: 0, count: 0 })),
+        head: Padded(UnsafeCell::new((Cursor { chunk: first, pos: 0, count: 0 }, 0))),
+        state: Padded(AtomicUsize::new(0)),
         spare: AtomicPtr::new(ptr::null_mut()),
     });
     (Writer { shared: shared.clone() }, Reader { shared })
@@ -191,8 +209,8 @@ impl<T: Send> Reader<T> {
 impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
         // Last owner: drop every written item (published or not), then free the chunks.
-        let (head, _) = self.head.get_mut();
-        let tail = self.tail.get_mut();
+        let (head, _) = self.head.0.get_mut();
+        let tail = self.tail.0.get_mut();
         let mut chunk = head.chunk;
         let mut pos = head.pos;
         for _ in head.count..tail.count {

@@ -355,18 +355,48 @@ pub unsafe extern "C" fn zmq_recviov(s: *mut c_void, iov: *mut libc::iovec, coun
     })
 }
 
-/// Socket monitoring comes with the network transports; until then this is what a libzmq
-/// without it would answer.
-///
+/// Starts (or with a NULL address stops) monitoring a socket: events arrive on a socket of
+/// `type_` bound to the inproc `addr`, in format `version`.
+fn monitor(s: *mut c_void, addr: *const c_char, events: u64, version: c_int, type_: c_int) -> c_int {
+    guard_int(|| {
+        let sock = socket_of(s)?;
+        if sock.is_ctx_terminated() {
+            return err(crate::error::ETERM);
+        }
+        if addr.is_null() {
+            sock.monitor.stop();
+            return Ok(0);
+        }
+        let addr = str_arg(addr)?;
+        match addr.split_once("://") {
+            Some(("inproc", _)) => {}
+            Some(_) => return err(libc::EPROTONOSUPPORT),
+            None => return err(libc::EINVAL),
+        }
+        use crate::capi::consts::*;
+        if !(version == 1 || version == 2)
+            || (version == 1 && events & !(ZMQ_EVENT_ALL as u64) != 0)
+            || !matches!(type_, ZMQ_PAIR | ZMQ_PUB | ZMQ_PUSH)
+        {
+            return err(libc::EINVAL);
+        }
+        sock.monitor.stop();
+        let mut m = Socket::new(sock.ctx.clone(), type_)?;
+        m.setsockopt(ZMQ_LINGER, &0i32.to_ne_bytes())?;
+        if let Err(e) = m.bind(addr) {
+            m.close();
+            return Err(e);
+        }
+        sock.monitor.start(m, events, version);
+        Ok(0)
+    })
+}
+
 /// # Safety
 /// `addr` is NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_socket_monitor(s: *mut c_void, addr: *const c_char, events: c_int) -> c_int {
-    let _ = (addr, events);
-    guard_int(|| {
-        socket_of(s)?;
-        err(libc::ENOTSUP)
-    })
+    monitor(s, addr, events as u32 as u64, 1, crate::capi::consts::ZMQ_PAIR)
 }
 
 /// Sets errno to ENOTSUP after validating the socket: for draft calls whose socket types
@@ -437,8 +467,7 @@ pub unsafe extern "C" fn zmq_socket_monitor_versioned(
     event_version: c_int,
     type_: c_int,
 ) -> c_int {
-    let _ = (addr, events, event_version, type_);
-    not_supported_on(s)
+    monitor(s, addr, events, event_version, type_)
 }
 
 #[cfg(zmq_draft)]

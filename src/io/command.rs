@@ -1,6 +1,7 @@
 //! Commands between sockets, sessions and I/O threads, carried by mailboxes.
 
 use crate::pipe::{Pipe, PipeId};
+use crate::session::{ConnectSpec, Listener};
 
 pub(crate) enum Command {
     /// The peer flushed messages into a pipe we had found empty.
@@ -9,9 +10,21 @@ pub(crate) enum Command {
     ActivateWrite { pipe: PipeId },
     /// The peer closed its end of a pipe.
     PipeTerm { pipe: PipeId },
-    /// A new pipe for a bound socket (inproc connect): attach it. `send_routing_id` says
-    /// whether the connecting side wants our routing id as the pipe's first message.
+    /// A new pipe for a socket (inproc connect to a bound socket, or a network connection
+    /// whose handshake completed): attach it. `send_routing_id` says whether the other
+    /// side wants our routing id as the pipe's first message.
     Bind { pipe: Box<Pipe>, send_routing_id: bool, peer_type: i32 },
-    /// The context is terminating: blocking calls end with ETERM.
+    /// A connection behind a pipe was re-established: resend state (subscriptions).
+    Hiccup { pipe: PipeId },
+    /// The context is terminating: blocking calls end with ETERM (sockets), the loop ends
+    /// (I/O threads).
     Stop,
+    /// To an I/O thread: accept connections on this bound listener.
+    Listen(Box<Listener>),
+    /// To an I/O thread: connect (and keep reconnecting) to an endpoint.
+    Connect(Box<ConnectSpec>),
+    /// To an I/O thread: unbind / disconnect one endpoint of a socket.
+    CloseEndpoint { socket_id: u64, endpoint: String, linger: i32 },
+    /// To an I/O thread: the socket closed; finish its connections within `linger` ms.
+    CloseSocket { socket_id: u64, linger: i32 },
 }

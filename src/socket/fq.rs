@@ -33,6 +33,10 @@ impl FairQueue {
 
     pub(crate) fn terminated(&mut self, idx: PipeIdx) {
         let Some(mut pos) = self.pipes.iter().position(|&p| p == idx) else { return };
+        if pos == self.current && self.more {
+            // Its message can never be finished.
+            self.more = false;
+        }
         if pos < self.active {
             self.active -= 1;
             self.pipes.swap(pos, self.active);

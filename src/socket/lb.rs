@@ -71,15 +71,20 @@ impl LoadBalancer {
                     return Ok(Some(idx));
                 }
                 Err(m) => {
-                    msg = m;
                     // Mid-message a write cannot fail on HWM; only a dead pipe stops it.
-                    debug_assert!(!self.more || pipe.peer_gone());
+                    // The rest of that message is dropped, never sent elsewhere half-done.
+                    let was_more = self.more;
                     self.more = false;
                     self.active -= 1;
                     self.pipes.swap(self.current, self.active);
                     if self.current >= self.active {
                         self.current = 0;
                     }
+                    if was_more {
+                        self.dropping = more;
+                        return Ok(None);
+                    }
+                    msg = m;
                 }
             }
         }

@@ -25,6 +25,9 @@ use crate::io::command::Command;
 use crate::io::mailbox::{deadline_after, Mailbox};
 use crate::msg::Msg;
 use crate::pipe::Pipe;
+use crate::monitor::MonitorSlot;
+use crate::session::{SocketToken, Target};
+use crate::transport::net::NetEndpoint;
 use crate::transport::{self, Endpoint};
 use pattern::Pattern;
 use pipes::{PipeIdx, Pipes};
@@ -48,6 +51,12 @@ pub(crate) struct Socket {
     binds: Vec<String>,
     /// Set while connect() attaches its pipe: ZMQ_CONNECT_ROUTING_ID names that pipe.
     connecting: bool,
+    /// tcp/ipc endpoints bound or connected.
+    net: Vec<NetEndpoint>,
+    /// Raises ZMQ_EVENT_* for zmq_socket_monitor; shared with the I/O objects.
+    pub(crate) monitor: Arc<MonitorSlot>,
+    /// Keeps the socket counted by its context until its last connection has lingered.
+    token: Option<Arc<SocketToken>>,
 }
 
 impl Socket {
@@ -56,6 +65,7 @@ impl Socket {
         let mailbox = Arc::new(Mailbox::new()?);
         let id = ctx.register_socket(mailbox.clone())?;
         let opts = Options::new(socket_type);
+        let ctx_for_token = ctx.clone();
         Ok(Socket {
             ctx,
             id,
@@ -69,6 +79,9 @@ impl Socket {
             last_endpoint: String::new(),
             binds: Vec::new(),
             connecting: false,
+            net: Vec::new(),
+            monitor: Arc::new(MonitorSlot::default()),
+            token: Some(Arc::new(SocketToken { ctx: ctx_for_token, id })),
         })
     }
 
@@ -124,7 +137,14 @@ impl Socket {
             Command::Bind { pipe, send_routing_id, peer_type: _ } => {
                 self.attach_pipe(*pipe, send_routing_id, None);
             }
+            Command::Hiccup { pipe } => {
+                if let Some(idx) = self.pipes.idx_of(pipe) {
+                    self.pattern.hiccuped(&mut self.pipes, idx);
+                }
+            }
             Command::Stop => self.ctx_terminated = true,
+            // I/O-thread commands never reach a socket.
+            Command::Listen(_) | Command::Connect(_) | Command::CloseEndpoint { .. } | Command::CloseSocket { .. } => {}
         }
     }
 
@@ -182,7 +202,44 @@ impl Socket {
                 }
                 Ok(())
             }
+            Endpoint::Tcp(a) => {
+                let resolved = transport::net::bind_tcp(self, addr, &a)?;
+                self.add_net(addr, resolved, true);
+                Ok(())
+            }
+            Endpoint::Ipc(a) => {
+                let resolved = transport::net::bind_ipc(self, addr, &a)?;
+                self.add_net(addr, resolved, true);
+                Ok(())
+            }
         }
+    }
+
+    fn add_net(&mut self, given: &str, resolved: String, bound: bool) {
+        self.last_endpoint = resolved.clone();
+        self.net.push(NetEndpoint { given: given.to_string(), resolved, bound });
+    }
+
+    /// The token I/O objects hold for this socket (ETERM once closing).
+    pub(crate) fn token(&self) -> ZResult<Arc<SocketToken>> {
+        self.token.clone().ok_or(Errno(ETERM))
+    }
+
+    /// Ends one network endpoint: its listener or connection in the I/O thread, and the
+    /// pipes made for it. ENOENT if there is none.
+    fn close_net(&mut self, addr: &str, bound: bool) -> ZResult<()> {
+        let Some(pos) =
+            self.net.iter().position(|e| e.bound == bound && (e.given == addr || e.resolved == addr))
+        else {
+            return err(libc::ENOENT);
+        };
+        let ep = self.net.remove(pos);
+        let key = if bound { ep.resolved.clone() } else { ep.given.clone() };
+        for io in self.ctx.io_mailboxes() {
+            io.send(Command::CloseEndpoint { socket_id: self.id, endpoint: key.clone(), linger: self.opts.linger });
+        }
+        self.terminate_pipes_of(&key);
+        Ok(())
     }
 
     pub(crate) fn connect(&mut self, addr: &str) -> ZResult<()> {
@@ -194,6 +251,28 @@ impl Socket {
                 self.connecting = false;
                 r?;
                 self.last_endpoint = addr.to_string();
+                Ok(())
+            }
+            Endpoint::Tcp(a) => {
+                transport::tcp::validate_connect(&a)?;
+                let target = match a.split_once(';') {
+                    Some((src, dst)) => Target::Tcp { addr: dst.to_string(), source: Some(src.to_string()) },
+                    None => Target::Tcp { addr: a.clone(), source: None },
+                };
+                self.connecting = true;
+                let r = transport::net::connect(self, addr, target);
+                self.connecting = false;
+                r?;
+                self.add_net(addr, addr.to_string(), false);
+                Ok(())
+            }
+            Endpoint::Ipc(a) => {
+                let target = Target::Ipc(transport::ipc::IpcAddr::parse(&a)?);
+                self.connecting = true;
+                let r = transport::net::connect(self, addr, target);
+                self.connecting = false;
+                r?;
+                self.add_net(addr, addr.to_string(), false);
                 Ok(())
             }
         }
@@ -211,6 +290,7 @@ impl Socket {
                 self.terminate_pipes_of(&name);
                 Ok(())
             }
+            Endpoint::Tcp(_) | Endpoint::Ipc(_) => self.close_net(addr, true),
         }
     }
 
@@ -225,6 +305,7 @@ impl Socket {
                 }
                 Ok(())
             }
+            Endpoint::Tcp(_) | Endpoint::Ipc(_) => self.close_net(addr, false),
         }
     }
 
@@ -388,7 +469,14 @@ impl Socket {
         for name in std::mem::take(&mut self.binds) {
             self.ctx.inproc_unbind(&name, self.id);
         }
-        self.ctx.unregister_socket(self.id);
+        self.monitor.stop();
+        if !self.net.is_empty() {
+            for io in self.ctx.io_mailboxes() {
+                io.send(Command::CloseSocket { socket_id: self.id, linger: self.opts.linger });
+            }
+        }
+        // The context forgets us once the I/O threads drop their tokens too.
+        self.token = None;
     }
 
     pub(crate) fn pipes_mut(&mut self) -> &mut Pipes {

@@ -36,6 +36,11 @@ pub(crate) trait Behaviour {
     fn read_activated(&mut self, pipes: &mut Pipes, idx: PipeIdx);
     /// A pipe that was full can take messages again.
     fn write_activated(&mut self, pipes: &mut Pipes, idx: PipeIdx);
+    /// The connection behind a pipe was re-established (state such as subscriptions must
+    /// be sent again).
+    fn hiccuped(&mut self, pipes: &mut Pipes, idx: PipeIdx) {
+        let _ = (pipes, idx);
+    }
     /// A pipe is gone; forget it (it is removed from `pipes` right after).
     fn terminated(&mut self, pipes: &mut Pipes, idx: PipeIdx);
     /// Socket-type specific options that act rather than store (ZMQ_SUBSCRIBE...).
@@ -132,6 +137,9 @@ impl Pattern {
     }
     pub(crate) fn write_activated(&mut self, pipes: &mut Pipes, idx: PipeIdx) {
         self.inner().write_activated(pipes, idx)
+    }
+    pub(crate) fn hiccuped(&mut self, pipes: &mut Pipes, idx: PipeIdx) {
+        self.inner().hiccuped(pipes, idx)
     }
     pub(crate) fn terminated(&mut self, pipes: &mut Pipes, idx: PipeIdx) {
         self.inner().terminated(pipes, idx)

@@ -44,6 +44,7 @@ pub(crate) fn peer_info(s: &Socket) -> InprocPeer {
         sndhwm: s.opts.sndhwm,
         rcvhwm: s.opts.rcvhwm,
         conflate: effective_conflate(&s.opts),
+        routing_id: s.opts.routing_id.clone(),
     }
 }
 
@@ -68,6 +69,17 @@ pub(crate) fn connect(s: &mut Socket, name: &str) -> ZResult<()> {
         if me.conflate || bound.is_some_and(|b| b.conflate) {
             mine.set_conflate();
         }
+        // The binder introduces itself now, as libzmq does, so a connecting ROUTER can
+        // route to it straight away (the binder's end is not in use yet).
+        let mut theirs = theirs;
+        if let Some(b) = bound {
+            if recv_routing_id(me.socket_type) {
+                let mut id = Msg::from_slice(&b.routing_id);
+                id.set_flags(Msg::ROUTING_ID);
+                let _ = theirs.write(id);
+                theirs.flush();
+            }
+        }
         // Written before the binder can see the pipe. Unknown binder: always introduce
         // ourselves; it drops the message if it does not route by identity.
         if bound.is_none_or(|b| recv_routing_id(b.socket_type)) {
@@ -84,7 +96,8 @@ pub(crate) fn connect(s: &mut Socket, name: &str) -> ZResult<()> {
 pub(crate) fn send_bind(bound: &InprocPeer, connector: &InprocPeer, pipe: Pipe) {
     bound.mailbox.send(Command::Bind {
         pipe: Box::new(pipe),
-        send_routing_id: recv_routing_id(connector.socket_type),
+        // Already written by the connector (see connect).
+        send_routing_id: false,
         peer_type: connector.socket_type,
     });
 }

@@ -1,12 +1,17 @@
 //! Endpoint strings: `transport://address`, and the transports behind them.
 
 pub(crate) mod inproc;
+pub(crate) mod ipc;
+pub(crate) mod net;
+pub(crate) mod tcp;
 
 use crate::error::{err, ZResult};
 
 /// A parsed endpoint.
 pub(crate) enum Endpoint {
     Inproc(String),
+    Tcp(String),
+    Ipc(String),
 }
 
 /// Transports libzmq knows; those not built here answer EPROTONOSUPPORT, as a libzmq built
@@ -21,6 +26,8 @@ pub(crate) fn parse(addr: &str) -> ZResult<Endpoint> {
     }
     match proto {
         "inproc" => Ok(Endpoint::Inproc(rest.to_string())),
+        "tcp" => Ok(Endpoint::Tcp(rest.to_string())),
+        "ipc" => Ok(Endpoint::Ipc(rest.to_string())),
         p if KNOWN.contains(&p) => err(libc::EPROTONOSUPPORT),
         _ => err(libc::EPROTONOSUPPORT),
     }

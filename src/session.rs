@@ -1,0 +1,990 @@
+//! Sessions: the I/O-thread side of a socket's network connections.
+//!
+//! A `Listener` accepts connections for a bound endpoint. A `Conn` is one connection: it
+//! connects (and reconnects, for zmq_connect), runs the ZMTP handshake, then moves messages
+//! between its pipe to the socket and the wire: decoded messages go into the pipe a whole
+//! message at a time; messages from the pipe are encoded in batches. For zmq_connect the pipe
+//! outlives connections, so messages queue while disconnected, as in libzmq.
+
+use crate::capi::consts::*;
+use crate::ctx::Ctx;
+use crate::io::command::Command;
+use crate::io::mailbox::Mailbox;
+use crate::io::thread::{Ctl, Object};
+use crate::monitor::MonitorSlot;
+use crate::msg::{Metadata, Msg};
+use crate::options::Options;
+use crate::pipe::{pipe_pair, Pipe, PipeId};
+use crate::socket::pattern::recv_routing_id;
+use crate::transport::ipc::IpcAddr;
+use crate::transport::tcp;
+use crate::zmtp;
+use mio::event::Source;
+use mio::{Interest, Registry, Token};
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Keeps a closed socket registered with its context until its last connection is done
+/// (lingering), so zmq_ctx_term waits for them as libzmq does.
+pub(crate) struct SocketToken {
+    pub ctx: Arc<Ctx>,
+    pub id: u64,
+}
+
+impl Drop for SocketToken {
+    fn drop(&mut self) {
+        self.ctx.unregister_socket(self.id);
+    }
+}
+
+/// What an I/O object needs to know about its socket.
+#[derive(Clone)]
+pub(crate) struct SocketLink {
+    pub id: u64,
+    pub mailbox: Arc<Mailbox>,
+    /// The socket's options when the endpoint was bound or connected.
+    pub opts: Arc<Options>,
+    pub monitor: Arc<MonitorSlot>,
+    pub token: Arc<SocketToken>,
+}
+
+impl SocketLink {
+    fn event(&self, event: i32, value: u64, endpoint: &str, remote: &str) {
+        self.monitor.event(event, value, endpoint, remote);
+    }
+}
+
+/// What the reactor should do with an object after an event.
+pub(crate) enum Step {
+    Continue,
+    Close,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum TimerKind {
+    Reconnect,
+    ConnectTimeout,
+    Handshake,
+    Linger,
+    Heartbeat,
+}
+
+// ---------------------------------------------------------------------------------------
+// Streams
+
+pub(crate) enum Stream {
+    Tcp(mio::net::TcpStream),
+    Unix(mio::net::UnixStream),
+}
+
+impl Stream {
+    fn fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
+        }
+    }
+    fn source(&mut self) -> &mut dyn Source {
+        match self {
+            Stream::Tcp(s) => s,
+            Stream::Unix(s) => s,
+        }
+    }
+    fn peer_address(&self) -> String {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
+            Stream::Unix(_) => String::new(),
+        }
+    }
+    fn take_error(&self) -> io::Result<Option<io::Error>> {
+        match self {
+            Stream::Tcp(s) => s.take_error(),
+            Stream::Unix(s) => s.take_error(),
+        }
+    }
+    fn is_connected(&self) -> bool {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().is_ok(),
+            Stream::Unix(s) => s.peer_addr().is_ok(),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write_vectored(bufs),
+            Stream::Unix(s) => s.write_vectored(bufs),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Listeners
+
+pub(crate) enum ListenSock {
+    Tcp(mio::net::TcpListener),
+    Unix(mio::net::UnixListener),
+}
+
+/// Removes an ipc socket file (and the directory `ipc://*` made) when the listener goes.
+pub(crate) struct IpcCleanup {
+    pub path: PathBuf,
+    pub dir: Option<PathBuf>,
+}
+
+impl Drop for IpcCleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        if let Some(d) = &self.dir {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}
+
+pub(crate) struct Listener {
+    pub sock: ListenSock,
+    pub link: SocketLink,
+    /// The endpoint as bound (for unbind) and as resolved (for events and pipes).
+    pub endpoint: String,
+    pub resolved: String,
+    pub cleanup: Option<IpcCleanup>,
+}
+
+impl Listener {
+    fn fd(&self) -> RawFd {
+        match &self.sock {
+            ListenSock::Tcp(l) => l.as_raw_fd(),
+            ListenSock::Unix(l) => l.as_raw_fd(),
+        }
+    }
+
+    pub(crate) fn register(&mut self, ctl: &mut Ctl<'_>) -> Step {
+        let r = match &mut self.sock {
+            ListenSock::Tcp(l) => ctl.registry.register(l, ctl.token, Interest::READABLE),
+            ListenSock::Unix(l) => ctl.registry.register(l, ctl.token, Interest::READABLE),
+        };
+        if r.is_err() {
+            return Step::Close;
+        }
+        Step::Continue
+    }
+
+    pub(crate) fn deregister(&mut self, registry: &Registry) {
+        let _ = match &mut self.sock {
+            ListenSock::Tcp(l) => registry.deregister(l),
+            ListenSock::Unix(l) => registry.deregister(l),
+        };
+        self.link.event(ZMQ_EVENT_CLOSED, self.fd() as u64, &self.resolved, "");
+    }
+
+    pub(crate) fn socket_id(&self) -> u64 {
+        self.link.id
+    }
+
+    pub(crate) fn owned_by(&self, socket_id: u64, endpoint: &str) -> bool {
+        self.link.id == socket_id && (self.endpoint == endpoint || self.resolved == endpoint)
+    }
+
+    /// Accepts every pending connection.
+    pub(crate) fn ready(&mut self, ctl: &mut Ctl<'_>) -> Step {
+        loop {
+            let accepted = match &self.sock {
+                ListenSock::Tcp(l) => l.accept().map(|(s, addr)| (Stream::Tcp(s), Some(addr))),
+                ListenSock::Unix(l) => l.accept().map(|(s, _)| (Stream::Unix(s), None)),
+            };
+            match accepted {
+                Ok((stream, addr)) => {
+                    if let (Some(addr), false) = (addr, self.link.opts.tcp_accept_filters.is_empty())
+                    {
+                        if !self.link.opts.tcp_accept_filters.iter().any(|f| f.matches(&addr.ip())) {
+                            continue;
+                        }
+                    }
+                    if let Stream::Tcp(s) = &stream {
+                        tcp::tune(socket2::SockRef::from(s), &self.link.opts);
+                    }
+                    self.link.event(ZMQ_EVENT_ACCEPTED, stream.fd() as u64, &self.resolved, "");
+                    let conn = Conn::new(self.link.clone(), self.resolved.clone(), Origin::Accept);
+                    let mut conn = Box::new(conn);
+                    conn.phase = Phase::Handshake(stream, conn.handshake());
+                    ctl.spawn.push(Object::Conn(conn));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Continue,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let code = e.raw_os_error().unwrap_or(libc::EIO);
+                    self.link.event(ZMQ_EVENT_ACCEPT_FAILED, code as u64, &self.resolved, "");
+                    // Out of descriptors and the like: try again on the next readiness.
+                    return Step::Continue;
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Connections
+
+/// Where to connect.
+pub(crate) enum Target {
+    Tcp { addr: String, source: Option<String> },
+    Ipc(IpcAddr),
+}
+
+/// A zmq_connect handed to an I/O thread.
+pub(crate) struct ConnectSpec {
+    pub link: SocketLink,
+    pub endpoint: String,
+    pub target: Target,
+    /// The session's end of the socket's pipe; None with ZMQ_IMMEDIATE (made on connect).
+    pub pipe: Option<Pipe>,
+}
+
+enum Origin {
+    Accept,
+    Connect { target: Target, ivl: i32, connected_before: bool },
+}
+
+enum Phase {
+    /// Not connected: waiting for the reconnect timer (or just created).
+    Idle,
+    Connecting(Stream),
+    Handshake(Stream, zmtp::Handshake),
+    Active(Stream, Box<zmtp::Engine>),
+    /// Closing for good.
+    Done,
+}
+
+pub(crate) struct Conn {
+    link: SocketLink,
+    endpoint: String,
+    origin: Origin,
+    phase: Phase,
+    pipe: Option<Pipe>,
+    /// Pipe ids this connection has owned (to forget their routing when it closes).
+    pipe_ids: Vec<PipeId>,
+    routing_id_sent: bool,
+    /// The socket ended its side (close, disconnect, unbind): send what is left and go.
+    closing: bool,
+    /// Whole decoded messages waiting for room in the pipe.
+    pending_in: VecDeque<Vec<Msg>>,
+    /// Parts of a message still arriving.
+    partial_in: Vec<Msg>,
+    /// The last part read from the pipe had MORE set.
+    out_more: bool,
+    read_ready: bool,
+    write_ready: bool,
+    metadata: Option<Arc<Metadata>>,
+    fd: RawFd,
+    peer_address: String,
+    registered: bool,
+}
+
+impl Conn {
+    fn new(link: SocketLink, endpoint: String, origin: Origin) -> Conn {
+        Conn {
+            link,
+            endpoint,
+            origin,
+            phase: Phase::Idle,
+            pipe: None,
+            pipe_ids: Vec::new(),
+            routing_id_sent: false,
+            closing: false,
+            pending_in: VecDeque::new(),
+            partial_in: Vec::new(),
+            out_more: false,
+            read_ready: false,
+            write_ready: false,
+            metadata: None,
+            fd: -1,
+            peer_address: String::new(),
+            registered: false,
+        }
+    }
+
+    pub(crate) fn connecter(spec: ConnectSpec) -> Conn {
+        let ivl = spec.link.opts.reconnect_ivl;
+        let mut c = Conn::new(
+            spec.link,
+            spec.endpoint,
+            Origin::Connect { target: spec.target, ivl, connected_before: false },
+        );
+        c.pipe = spec.pipe;
+        c
+    }
+
+    fn handshake(&self) -> zmtp::Handshake {
+        let o = &self.link.opts;
+        zmtp::Handshake::new(zmtp::HandshakeConfig {
+            socket_type: o.socket_type,
+            routing_id: o.routing_id.clone(),
+            as_server: o.as_server,
+            metadata: o
+                .metadata
+                .iter()
+                .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), v.clone()))
+                .collect(),
+            max_msg_size: o.maxmsgsize,
+            mechanism: zmtp::MechanismConfig::Null,
+            zap_enabled: !o.zap_domain.is_empty(),
+            in_batch_size: o.in_batch_size.max(1) as usize,
+            out_batch_size: o.out_batch_size.max(1) as usize,
+            heartbeat: zmtp::HeartbeatConfig {
+                ivl_ms: o.heartbeat_ivl,
+                ttl_deciseconds: o.heartbeat_ttl,
+                timeout_ms: o.heartbeat_timeout,
+            },
+        })
+    }
+
+    pub(crate) fn socket_id(&self) -> u64 {
+        self.link.id
+    }
+
+    pub(crate) fn owned_by(&self, socket_id: u64, endpoint: &str) -> bool {
+        self.link.id == socket_id && self.endpoint == endpoint
+    }
+
+    pub(crate) fn pipe_ids(&self) -> Vec<PipeId> {
+        self.pipe_ids.clone()
+    }
+
+    fn stream(&mut self) -> Option<&mut Stream> {
+        match &mut self.phase {
+            Phase::Connecting(s) | Phase::Handshake(s, _) | Phase::Active(s, _) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Called once when the reactor adopts this connection.
+    pub(crate) fn register(&mut self, ctl: &mut Ctl<'_>) -> Step {
+        if let Some(p) = &self.pipe {
+            p.attach_to(ctl.mailbox.clone());
+            ctl.pipes.push(p.id);
+            self.pipe_ids.push(p.id);
+        }
+        if matches!(self.phase, Phase::Handshake(..)) {
+            return self.start_stream(ctl);
+        }
+        Step::Continue
+    }
+
+    fn start_stream(&mut self, ctl: &mut Ctl<'_>) -> Step {
+        let token = ctl.token;
+        let Some(stream) = self.stream() else { return Step::Continue };
+        let fd = stream.fd();
+        let ok = ctl
+            .registry
+            .register(stream.source(), token, Interest::READABLE | Interest::WRITABLE)
+            .is_ok();
+        self.fd = fd;
+        self.registered = ok;
+        if !ok {
+            return self.disconnected(ctl, None);
+        }
+        self.read_ready = true;
+        self.write_ready = true;
+        if matches!(self.phase, Phase::Handshake(..)) && self.link.opts.handshake_ivl > 0 {
+            let when = Instant::now() + Duration::from_millis(self.link.opts.handshake_ivl as u64);
+            ctl.timers.push((when, TimerKind::Handshake));
+        }
+        self.drive(ctl)
+    }
+
+    pub(crate) fn deregister(&mut self, registry: &Registry) {
+        let registered = self.registered;
+        if let Some(s) = self.stream() {
+            if registered {
+                let _ = registry.deregister(s.source());
+            }
+        }
+        self.registered = false;
+        self.phase = Phase::Done;
+        if let Some(mut p) = self.pipe.take() {
+            p.terminate(false);
+        }
+    }
+
+    /// Starts (or restarts) an outgoing connection.
+    pub(crate) fn start_connect(&mut self, ctl: &mut Ctl<'_>) -> Step {
+        let Origin::Connect { target, .. } = &self.origin else { return Step::Continue };
+        let started = match target {
+            Target::Tcp { addr, source } => connect_tcp(addr, source.as_deref(), &self.link.opts),
+            Target::Ipc(a) => a
+                .socket_addr()
+                .and_then(|sa| {
+                    std::os::unix::net::UnixStream::connect_addr(&sa)
+                        .map_err(|e| crate::error::Errno(e.raw_os_error().unwrap_or(libc::EIO)))
+                })
+                .and_then(|s| {
+                    s.set_nonblocking(true).map_err(|_| crate::error::Errno(libc::EIO))?;
+                    Ok(Stream::Unix(mio::net::UnixStream::from_std(s)))
+                }),
+        };
+        match started {
+            Ok(stream) => {
+                self.link.event(ZMQ_EVENT_CONNECT_DELAYED, 0, &self.endpoint, "");
+                self.phase = Phase::Connecting(stream);
+                if self.link.opts.connect_timeout > 0 {
+                    let when =
+                        Instant::now() + Duration::from_millis(self.link.opts.connect_timeout as u64);
+                    ctl.timers.push((when, TimerKind::ConnectTimeout));
+                }
+                let token = ctl.token;
+                let Some(stream) = self.stream() else { return Step::Continue };
+                let fd = stream.fd();
+                self.registered = ctl
+                    .registry
+                    .register(stream.source(), token, Interest::READABLE | Interest::WRITABLE)
+                    .is_ok();
+                self.fd = fd;
+                Step::Continue
+            }
+            Err(_) => self.schedule_reconnect(ctl),
+        }
+    }
+
+    /// An outgoing connection completed (or failed).
+    fn connect_done(&mut self, ctl: &mut Ctl<'_>) -> Step {
+        let Phase::Connecting(stream) = &self.phase else { return Step::Continue };
+        let failed = !matches!(stream.take_error(), Ok(None));
+        if !failed && !stream.is_connected() {
+            return Step::Continue; // spurious wake-up: still in progress
+        }
+        if failed {
+            let fd = stream.fd();
+            self.drop_stream(ctl);
+            self.link.event(ZMQ_EVENT_CLOSED, fd as u64, &self.endpoint, "");
+            return self.schedule_reconnect(ctl);
+        }
+        if let Stream::Tcp(s) = stream {
+            tcp::tune(socket2::SockRef::from(s), &self.link.opts);
+        }
+        self.link.event(ZMQ_EVENT_CONNECTED, self.fd as u64, &self.endpoint, "");
+        let Phase::Connecting(stream) = std::mem::replace(&mut self.phase, Phase::Idle) else {
+            return Step::Continue;
+        };
+        let hs = self.handshake();
+        self.phase = Phase::Handshake(stream, hs);
+        if let Origin::Connect { ivl, .. } = &mut self.origin {
+            *ivl = self.link.opts.reconnect_ivl;
+        }
+        if self.link.opts.handshake_ivl > 0 {
+            let when = Instant::now() + Duration::from_millis(self.link.opts.handshake_ivl as u64);
+            ctl.timers.push((when, TimerKind::Handshake));
+        }
+        self.read_ready = true;
+        self.write_ready = true;
+        self.drive(ctl)
+    }
+
+    fn drop_stream(&mut self, ctl: &mut Ctl<'_>) {
+        let registered = self.registered;
+        if let Some(s) = self.stream() {
+            if registered {
+                let _ = ctl.registry.deregister(s.source());
+            }
+        }
+        self.registered = false;
+        self.phase = Phase::Idle;
+    }
+
+    fn schedule_reconnect(&mut self, ctl: &mut Ctl<'_>) -> Step {
+        let opts = self.link.opts.clone();
+        let Origin::Connect { ivl, .. } = &mut self.origin else { return Step::Close };
+        if self.closing || opts.reconnect_ivl < 0 {
+            return Step::Close;
+        }
+        let this = (*ivl).max(0);
+        // Exponential back-off up to ZMQ_RECONNECT_IVL_MAX, as libzmq.
+        if opts.reconnect_ivl_max > 0 {
+            *ivl = (this.saturating_mul(2)).min(opts.reconnect_ivl_max);
+        }
+        self.link.event(ZMQ_EVENT_CONNECT_RETRIED, this as u64, &self.endpoint, "");
+        ctl.timers.push((Instant::now() + Duration::from_millis(this as u64), TimerKind::Reconnect));
+        Step::Continue
+    }
+
+    /// Readiness from the reactor.
+    pub(crate) fn ready(&mut self, ctl: &mut Ctl<'_>, readable: bool, writable: bool) -> Step {
+        if matches!(self.phase, Phase::Connecting(_)) {
+            return self.connect_done(ctl);
+        }
+        self.read_ready |= readable;
+        self.write_ready |= writable;
+        self.drive(ctl)
+    }
+
+    /// Makes all the progress possible now.
+    fn drive(&mut self, ctl: &mut Ctl<'_>) -> Step {
+        loop {
+            match &mut self.phase {
+                Phase::Handshake(..) => match self.handshake_io(ctl) {
+                    Ok(true) => continue, // established: fall into the active pump
+                    Ok(false) => return Step::Continue,
+                    Err(e) => return self.disconnected(ctl, e),
+                },
+                Phase::Active(..) => {
+                    return match self.pump(ctl) {
+                        Ok(step) => step,
+                        Err(e) => self.disconnected(ctl, e),
+                    };
+                }
+                _ => return Step::Continue,
+            }
+        }
+    }
+
+    /// Runs the handshake as far as the socket allows. Ok(true) once established.
+    fn handshake_io(&mut self, ctl: &mut Ctl<'_>) -> Result<bool, Option<HandshakeFailure>> {
+        let Phase::Handshake(stream, hs) = &mut self.phase else { return Ok(false) };
+        loop {
+            // Send what the handshake has to say.
+            while self.write_ready && !hs.output().is_empty() {
+                match stream.write(hs.output()) {
+                    Ok(n) => hs.advance_output(n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.write_ready = false,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => return Err(None),
+                }
+            }
+            if hs.is_done() {
+                // Unsent handshake bytes move into the encoder with `finish`.
+                break;
+            }
+            if !self.read_ready {
+                return Ok(false);
+            }
+            let mut buf = [0u8; 512];
+            let want = hs.wanted().clamp(1, buf.len());
+            match stream.read(&mut buf[..want]) {
+                Ok(0) => return Err(None),
+                Ok(n) => {
+                    let used =
+                        hs.input(&buf[..n]).map_err(|e| Some(HandshakeFailure::Protocol(e)))?;
+                    debug_assert_eq!(used, n, "handshake asked for exactly what it needs");
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.read_ready = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(None),
+            }
+        }
+        self.established(ctl);
+        Ok(true)
+    }
+
+    /// The handshake finished: set up the engine, the pipe, the metadata.
+    fn established(&mut self, ctl: &mut Ctl<'_>) {
+        let Phase::Handshake(stream, hs) = std::mem::replace(&mut self.phase, Phase::Idle) else {
+            return;
+        };
+        let est = hs.finish();
+        self.peer_address = stream.peer_address();
+        let mut meta = Metadata::new();
+        for (k, v) in &est.peer_metadata {
+            meta.insert(k.as_bytes(), v);
+        }
+        if !self.peer_address.is_empty() {
+            meta.insert(b"Peer-Address", self.peer_address.as_bytes());
+        }
+        meta.insert(b"__fd", self.fd.to_string().as_bytes());
+        self.metadata = Some(Arc::new(meta));
+        let peer_id = est.peer_routing_id.clone().unwrap_or_default();
+        let wants_id = recv_routing_id(self.link.opts.socket_type);
+
+        let reconnected = match &mut self.origin {
+            Origin::Connect { connected_before, .. } => std::mem::replace(connected_before, true),
+            Origin::Accept => false,
+        };
+        if self.pipe.is_none() {
+            // A new pipe to the socket (accepted connection, or ZMQ_IMMEDIATE).
+            let o = &self.link.opts;
+            let (mut mine, mut theirs) = pipe_pair(
+                Some(ctl.mailbox.clone()),
+                None,
+                o.rcvhwm.max(0) as usize,
+                o.sndhwm.max(0) as usize,
+            );
+            if o.conflate
+                && matches!(o.socket_type, ZMQ_DEALER | ZMQ_PULL | ZMQ_PUSH | ZMQ_PUB | ZMQ_SUB)
+            {
+                mine.set_conflate();
+            }
+            if wants_id {
+                let mut id = Msg::from_slice(&peer_id);
+                id.set_flags(Msg::ROUTING_ID);
+                let _ = mine.write(id);
+                mine.flush();
+                self.routing_id_sent = true;
+            }
+            theirs.endpoint = Some(self.endpoint.clone());
+            ctl.pipes.push(mine.id);
+            self.pipe_ids.push(mine.id);
+            self.pipe = Some(mine);
+            self.link.mailbox.send(Command::Bind {
+                pipe: Box::new(theirs),
+                send_routing_id: false,
+                peer_type: est.peer_socket_type,
+            });
+        } else if let Some(pipe) = &mut self.pipe {
+            if wants_id && !self.routing_id_sent {
+                let mut id = Msg::from_slice(&peer_id);
+                id.set_flags(Msg::ROUTING_ID);
+                let _ = pipe.write(id);
+                pipe.flush();
+                self.routing_id_sent = true;
+            }
+            if reconnected {
+                // Subscriptions and the like must be sent again to the new peer.
+                self.link.mailbox.send(Command::Hiccup { pipe: pipe.peer_id() });
+            }
+        }
+        self.link.event(ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0, &self.endpoint, "");
+        let mut engine = Box::new(est.engine);
+        if let zmtp::HeartbeatAction::Next(when) = engine.heartbeat(Instant::now()) {
+            ctl.timers.push((when, TimerKind::Heartbeat));
+        }
+        self.phase = Phase::Active(stream, engine);
+    }
+
+    /// Moves messages both ways until nothing more can move.
+    fn pump(&mut self, ctl: &mut Ctl<'_>) -> Result<Step, Option<HandshakeFailure>> {
+        let _ = ctl;
+        loop {
+            let a = self.pump_in()?;
+            let b = self.pump_out()?;
+            if self.closing && self.out_drained() {
+                return Ok(Step::Close);
+            }
+            if !a && !b {
+                return Ok(Step::Continue);
+            }
+        }
+    }
+
+    /// True once the socket's side is gone and everything it sent has been written.
+    fn out_drained(&mut self) -> bool {
+        let Phase::Active(_, engine) = &self.phase else { return true };
+        if engine.has_output() {
+            return false;
+        }
+        match &mut self.pipe {
+            None => true,
+            Some(p) => p.peer_gone() && !p.check_read(),
+        }
+    }
+
+    /// Delivers queued messages, then reads and decodes. Ok(progress).
+    fn pump_in(&mut self) -> Result<bool, Option<HandshakeFailure>> {
+        let mut progress = false;
+        // Messages already decoded go first, in order.
+        if !self.deliver_pending() {
+            return Ok(false);
+        }
+        let Phase::Active(stream, engine) = &mut self.phase else { return Ok(false) };
+        while self.read_ready && self.pending_in.is_empty() {
+            let buf = engine.read_buf();
+            match stream.read(buf) {
+                Ok(0) => return Err(None),
+                Ok(n) => {
+                    progress = true;
+                    let mut frames = Vec::new();
+                    engine
+                        .filled(n, Instant::now(), &mut frames)
+                        .map_err(|e| Some(HandshakeFailure::Protocol(e)))?;
+                    for f in frames {
+                        match f {
+                            zmtp::Frame::Message(mut m) => {
+                                if let Some(meta) = &self.metadata {
+                                    m.set_metadata(Some(meta.clone()));
+                                }
+                                let more = m.more();
+                                self.partial_in.push(m);
+                                if !more {
+                                    self.pending_in.push_back(std::mem::take(&mut self.partial_in));
+                                }
+                            }
+                            // PING/PONG are handled by the engine; an ERROR ends the
+                            // connection; anything else is ignored, as libzmq does.
+                            zmtp::Frame::Command(zmtp::Command::Error(_)) => return Err(None),
+                            zmtp::Frame::Command(_) => {}
+                        }
+                    }
+                    if !deliver(&mut self.pipe, &mut self.pending_in) {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.read_ready = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(None),
+            }
+        }
+        Ok(progress)
+    }
+
+    /// Writes queued whole messages into the pipe; false if it filled up.
+    fn deliver_pending(&mut self) -> bool {
+        deliver(&mut self.pipe, &mut self.pending_in)
+    }
+
+    /// Encodes messages from the pipe and writes them. Ok(progress).
+    fn pump_out(&mut self) -> Result<bool, Option<HandshakeFailure>> {
+        let mut progress = false;
+        let Phase::Active(stream, engine) = &mut self.phase else { return Ok(false) };
+        let batch = self.link.opts.out_batch_size.max(1) as usize;
+        loop {
+            if !engine.has_output() {
+                let Some(pipe) = &mut self.pipe else { break };
+                let mut n = 0;
+                while engine.buffered() < batch {
+                    match pipe.read() {
+                        Some(m) => {
+                            self.out_more = m.more();
+                            engine.encode(m);
+                            n += 1;
+                        }
+                        None => break,
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            if !self.write_ready {
+                break;
+            }
+            let written = {
+                let slices = engine.io_slices();
+                stream.write_vectored(&slices)
+            };
+            match written {
+                Ok(0) => return Err(None),
+                Ok(n) => {
+                    engine.advance(n);
+                    progress = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.write_ready = false;
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(None),
+            }
+        }
+        Ok(progress)
+    }
+
+    /// A pipe command routed to this connection.
+    pub(crate) fn pipe_command(&mut self, ctl: &mut Ctl<'_>, cmd: Command) -> Step {
+        let Some(pipe) = &mut self.pipe else { return Step::Continue };
+        match cmd {
+            Command::ActivateRead { .. } => {
+                pipe.activate_read();
+            }
+            Command::ActivateWrite { .. } => {
+                pipe.activate_write();
+            }
+            Command::PipeTerm { .. } => {
+                pipe.peer_terminated();
+                self.closing = true;
+                if !matches!(self.phase, Phase::Active(..)) {
+                    return Step::Close;
+                }
+            }
+            _ => {}
+        }
+        self.drive(ctl)
+    }
+
+    /// The socket closed, or unbound/disconnected this endpoint.
+    pub(crate) fn close(&mut self, ctl: &mut Ctl<'_>, linger: i32) -> Step {
+        self.closing = true;
+        if linger == 0 || !matches!(self.phase, Phase::Active(..)) {
+            return Step::Close;
+        }
+        if linger > 0 {
+            ctl.timers.push((Instant::now() + Duration::from_millis(linger as u64), TimerKind::Linger));
+        }
+        if let Some(p) = &mut self.pipe {
+            p.terminate(false);
+            // Our side stays readable: whatever the socket queued is still sent.
+        }
+        self.drive(ctl)
+    }
+
+    pub(crate) fn timer(&mut self, ctl: &mut Ctl<'_>, kind: TimerKind) -> Step {
+        match kind {
+            TimerKind::Reconnect => {
+                if matches!(self.phase, Phase::Idle) && !self.closing {
+                    return self.start_connect(ctl);
+                }
+                Step::Continue
+            }
+            TimerKind::ConnectTimeout => {
+                if matches!(self.phase, Phase::Connecting(_)) {
+                    let fd = self.fd;
+                    self.drop_stream(ctl);
+                    self.link.event(ZMQ_EVENT_CLOSED, fd as u64, &self.endpoint, "");
+                    return self.schedule_reconnect(ctl);
+                }
+                Step::Continue
+            }
+            TimerKind::Handshake => {
+                if matches!(self.phase, Phase::Handshake(..)) {
+                    return self.disconnected(ctl, Some(HandshakeFailure::Timeout));
+                }
+                Step::Continue
+            }
+            TimerKind::Linger => Step::Close,
+            TimerKind::Heartbeat => {
+                let now = Instant::now();
+                let Phase::Active(_, engine) = &mut self.phase else { return Step::Continue };
+                match engine.heartbeat(now) {
+                    zmtp::HeartbeatAction::Expired => self.disconnected(ctl, None),
+                    zmtp::HeartbeatAction::Next(when) => {
+                        ctl.timers.push((when, TimerKind::Heartbeat));
+                        self.drive(ctl)
+                    }
+                    zmtp::HeartbeatAction::Idle => self.drive(ctl),
+                }
+            }
+        }
+    }
+
+    /// The connection failed or ended: report, then reconnect (zmq_connect) or finish.
+    fn disconnected(&mut self, ctl: &mut Ctl<'_>, why: Option<HandshakeFailure>) -> Step {
+        let handshaking = matches!(self.phase, Phase::Handshake(..));
+        match why {
+            Some(HandshakeFailure::Protocol(e)) if handshaking => match e.event {
+                Some(zmtp::MonitorEvent::Protocol(code)) => self.link.event(
+                    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
+                    code as u32 as u64,
+                    &self.endpoint,
+                    "",
+                ),
+                Some(zmtp::MonitorEvent::Auth(code)) => self.link.event(
+                    ZMQ_EVENT_HANDSHAKE_FAILED_AUTH,
+                    code as u64,
+                    &self.endpoint,
+                    "",
+                ),
+                None => self.link.event(
+                    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+                    e.errno as u64,
+                    &self.endpoint,
+                    "",
+                ),
+            },
+            Some(HandshakeFailure::Timeout) | None if handshaking => self.link.event(
+                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+                libc::EAGAIN as u64,
+                &self.endpoint,
+                "",
+            ),
+            _ => {}
+        }
+        let fd = self.fd;
+        self.drop_stream(ctl);
+        self.link.event(ZMQ_EVENT_DISCONNECTED, fd as u64, &self.endpoint, "");
+        self.partial_in.clear();
+        let reconnect = matches!(self.origin, Origin::Connect { .. }) && !self.closing;
+        if !reconnect {
+            return Step::Close;
+        }
+        if let Some(pipe) = &mut self.pipe {
+            // Drop the rest of a message half sent to the old peer.
+            while self.out_more {
+                match pipe.read() {
+                    Some(m) => self.out_more = m.more(),
+                    None => break,
+                }
+            }
+            self.out_more = false;
+            if self.link.opts.immediate {
+                if let Some(mut p) = self.pipe.take() {
+                    p.terminate(false);
+                }
+                self.routing_id_sent = false;
+            }
+        }
+        self.schedule_reconnect(ctl)
+    }
+}
+
+/// Why a connection failed while handshaking.
+pub(crate) enum HandshakeFailure {
+    Protocol(zmtp::ZmtpError),
+    Timeout,
+}
+
+/// Writes whole queued messages into the pipe; false if it is full (the rest waits for
+/// ActivateWrite).
+fn deliver(pipe: &mut Option<Pipe>, pending: &mut VecDeque<Vec<Msg>>) -> bool {
+    let Some(pipe) = pipe else {
+        pending.clear();
+        return true;
+    };
+    let mut wrote = false;
+    let mut ok = true;
+    while let Some(parts) = pending.front_mut() {
+        if !pipe.check_write() {
+            ok = false;
+            break;
+        }
+        for m in parts.drain(..) {
+            // Only the first part can meet the HWM; the rest follow it.
+            let _ = pipe.write(m);
+        }
+        pending.pop_front();
+        wrote = true;
+    }
+    if wrote {
+        pipe.flush();
+    }
+    ok
+}
+
+/// Starts a non-blocking TCP connect, from `source` if given (`tcp://src;dst`).
+fn connect_tcp(addr: &str, source: Option<&str>, opts: &Options) -> crate::error::ZResult<Stream> {
+    let target = tcp::resolve_connect(addr, opts.ipv6)?;
+    let domain = socket2::Domain::for_address(target);
+    let sock = socket2::Socket::new(domain, socket2::Type::STREAM.cloexec(), None)
+        .map_err(|e| crate::error::Errno(e.raw_os_error().unwrap_or(libc::EMFILE)))?;
+    sock.set_nonblocking(true).map_err(|_| crate::error::Errno(libc::EIO))?;
+    tcp::bind_device(socket2::SockRef::from(&sock), opts);
+    if let Some(src) = source {
+        let src = tcp::resolve_bind(src, opts.ipv6)?;
+        let _ = sock.set_reuse_address(true);
+        sock.bind(&src.into()).map_err(|e| crate::error::Errno(e.raw_os_error().unwrap_or(libc::EINVAL)))?;
+    }
+    match sock.connect(&target.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(crate::error::Errno(e.raw_os_error().unwrap_or(libc::ECONNREFUSED))),
+    }
+    Ok(Stream::Tcp(mio::net::TcpStream::from_std(sock.into())))
+}
