@@ -157,7 +157,8 @@ pub mod fuzzing {
         let cfg = HandshakeConfig {
             socket_type: types[usize::from(sel & 7) % types.len()],
             routing_id: b"fz".to_vec(),
-            max_msg_size: if sel & 8 != 0 { 300 } else { -1 },
+            // Bounded so the fuzzer does not trip over huge (valid) allocations.
+            max_msg_size: if sel & 8 != 0 { 300 } else { 1 << 20 },
             ..HandshakeConfig::default()
         };
         let step = usize::from(sel >> 4) + 1;
@@ -184,7 +185,7 @@ pub mod fuzzing {
         let Some((&sel, rest)) = data.split_first() else { return };
         let version = [(1, 0), (2, 0), (3, 0), (3, 1)][usize::from(sel & 3)];
         let socket_type = if sel & 4 != 0 { ZMQ_XPUB } else { ZMQ_DEALER };
-        let max = if sel & 8 != 0 { 1000 } else { -1 };
+        let max = if sel & 8 != 0 { 1000 } else { 1 << 20 };
         let mut dec = Decoder::new(version, socket_type, 64, max);
         feed(&mut dec, rest, usize::from(sel >> 4) * 7 + 1);
     }
