@@ -231,6 +231,13 @@ impl Msg {
         Self::alloc(len, true)
     }
 
+    /// A message of `len` bytes the caller fills before anything reads them: what
+    /// zmq_msg_init_size promises C, and what the decoder reads a frame into. Not zeroing
+    /// matters: clearing 64 KiB bodies cost more than the rest of the message path.
+    pub(crate) fn with_size_unfilled(len: usize) -> ZResult<Msg> {
+        Self::alloc(len, false)
+    }
+
     fn alloc(len: usize, zeroed: bool) -> ZResult<Msg> {
         if len <= INLINE_CAP {
             let mut m = Msg::new();

@@ -121,7 +121,9 @@ impl Reactor {
             }
             // Commands after I/O events: the mailbox is drained every loop (its eventfd is
             // edge-triggered, and a command may have arrived while we handled events).
-            self.mailbox.take(&mut cmds);
+            if self.mailbox.has_pending() {
+                self.mailbox.take(&mut cmds);
+            }
             for cmd in cmds.drain(..) {
                 self.command(cmd);
             }
