@@ -223,7 +223,7 @@ impl Decoder {
                         msg.set_more(more);
                         return Ok(Some(Frame::Message(msg)));
                     }
-                    let mut msg = Msg::with_size(size).map_err(no_memory)?;
+                    let mut msg = Msg::with_size_unfilled(size).map_err(no_memory)?;
                     msg.data_mut()[..avail].copy_from_slice(&self.buf[self.start..self.end]);
                     self.start = self.end;
                     self.state = State::Body { msg, pos: avail, more, command };
