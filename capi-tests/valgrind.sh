@@ -10,7 +10,7 @@ if [ ! -d "$bin" ]; then
     cargo test --test capi >/dev/null
 fi
 status=0
-for t in ${VALGRIND_TESTS:-test_msg test_z85 test_context test_timers test_atomic}; do
+for t in ${VALGRIND_TESTS:-test_msg test_z85 test_context test_timers test_atomic test_pair_pipeline test_reqrep test_router test_poller test_pubsub}; do
     [ -x "$bin/$t" ] || { echo "valgrind: $t not built"; status=1; continue; }
     if LD_LIBRARY_PATH=$lib FERROZMQ_LIB=$lib/libzmq.so.5 \
         valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
