@@ -372,6 +372,16 @@ impl XSub {
         self.subs.check(msg.data()) != self.cfg.invert
     }
 
+    /// Tells a publisher every current subscription, once each.
+    fn send_all_subs(&self, pipes: &mut Pipes, idx: PipeIdx) {
+        let pipe = pipes.at(idx);
+        self.subs.apply(|topic| {
+            // Beyond the HWM a subscription is dropped, as ZMQ_SUBSCRIBE's would be.
+            let _ = pipe.write(sub_msg(true, topic));
+        });
+        pipe.flush();
+    }
+
     /// Drops the rest of a filtered-out message (its parts are all queued already).
     fn skip_rest(&mut self, pipes: &mut Pipes, mut more: bool) {
         while more {
@@ -388,13 +398,7 @@ impl Behaviour for XSub {
         self.cfg = Cfg::of(opts);
         self.fq.attach(idx);
         self.dist.attach(idx);
-        // A new publisher learns every current subscription, once each.
-        let pipe = pipes.at(idx);
-        self.subs.apply(|topic| {
-            // Beyond the HWM a subscription is dropped, as ZMQ_SUBSCRIBE's would be.
-            let _ = pipe.write(sub_msg(true, topic));
-        });
-        pipe.flush();
+        self.send_all_subs(pipes, idx);
     }
 
     fn send(&mut self, pipes: &mut Pipes, msg: Msg, _opts: &Options) -> Result<(), (Errno, Msg)> {
@@ -477,6 +481,11 @@ impl Behaviour for XSub {
 
     fn write_activated(&mut self, _pipes: &mut Pipes, idx: PipeIdx) {
         self.dist.activated(idx);
+    }
+
+    fn hiccuped(&mut self, pipes: &mut Pipes, idx: PipeIdx) {
+        // Reconnected: the new peer behind the pipe knows none of our subscriptions.
+        self.send_all_subs(pipes, idx);
     }
 
     fn terminated(&mut self, _pipes: &mut Pipes, idx: PipeIdx) {
