@@ -414,6 +414,12 @@ impl Socket {
     /// zmq_setsockopt with a NULL value: clears string options as libzmq does.
     pub(crate) fn setsockopt_null(&mut self, option: i32) -> ZResult<()> {
         self.process_commands()?;
+        // A NULL subscription of length 0 means "everything", as an empty one does.
+        if matches!(option, ZMQ_SUBSCRIBE | ZMQ_UNSUBSCRIBE) {
+            if let Some(r) = self.pattern.setsockopt(&mut self.pipes, &self.opts, option, &[]) {
+                return r;
+            }
+        }
         self.opts.set_null(option)
     }
 
