@@ -480,9 +480,10 @@ impl<'a> Run<'a> {
     fn stop(&mut self) -> String {
         let mut out = String::new();
         for p in &mut self.procs {
-            if p.status.is_none() {
+            if p.status.is_none() && !p.killed {
                 let _ = p.child.kill();
                 p.status = p.child.wait().ok();
+                p.label.push_str(", still running: stopped by the harness");
             }
             for r in p.readers.drain(..) {
                 let _ = r.join();
