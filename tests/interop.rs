@@ -150,9 +150,13 @@ fn profile_dir() -> PathBuf {
 /// A directory with `libzmq.so` and `libzmq.so.5` linking to ferrozmq; our own, so that a
 /// concurrent tests/capi.rs relinking its directory cannot race with us.
 fn lib_dir() -> PathBuf {
+    // `cargo build` uplifts the library to target/<profile>, `cargo test` leaves that copy
+    // stale and rebuilds only deps/: take the newer.
     let built = [profile_dir().join("libzmq.so"), profile_dir().join("deps/libzmq.so")]
         .into_iter()
-        .find(|p| p.exists())
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .max()
+        .map(|(_, p)| p)
         .expect("libzmq.so not built");
     let dir = profile_dir().join("interop-lib");
     std::fs::create_dir_all(&dir).unwrap();
