@@ -24,10 +24,13 @@ fn profile_dir() -> PathBuf {
 /// A directory holding `libzmq.so` and `libzmq.so.5` links to the library under test, so the
 /// linker and the loader both find ours before the system's.
 fn lib_dir() -> PathBuf {
-    // Cargo uplifts the library to target/<profile> only sometimes; deps/ always has it.
+    // deps/ always has the library cargo just built; the uplifted copy in target/<profile>
+    // may be left over from an earlier `cargo build`. Take the newer.
     let built = [profile_dir().join("libzmq.so"), profile_dir().join("deps/libzmq.so")]
         .into_iter()
-        .find(|p| p.exists())
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .max()
+        .map(|(_, p)| p)
         .expect("libzmq.so not built");
     let dir = profile_dir().join("capi-lib");
     std::fs::create_dir_all(&dir).unwrap();
