@@ -64,7 +64,13 @@ impl Socket {
         let pattern = Pattern::new(socket_type)?;
         let mailbox = Arc::new(Mailbox::new()?);
         let id = ctx.register_socket(mailbox.clone())?;
-        let opts = Options::new(socket_type);
+        let mut opts = Options::new(socket_type);
+        // The context's ZMQ_IPV6 and ZMQ_BLOCKY are the defaults of its new sockets.
+        let ctx_opts = ctx.opts();
+        opts.ipv6 = ctx_opts.ipv6;
+        if !ctx_opts.blocky {
+            opts.linger = 0;
+        }
         let ctx_for_token = ctx.clone();
         Ok(Socket {
             ctx,
@@ -225,19 +231,26 @@ impl Socket {
         self.token.clone().ok_or(Errno(ETERM))
     }
 
-    /// Ends one network endpoint: its listener or connection in the I/O thread, and the
-    /// pipes made for it. ENOENT if there is none.
-    fn close_net(&mut self, addr: &str, bound: bool) -> ZResult<()> {
-        let Some(pos) =
-            self.net.iter().position(|e| e.bound == bound && (e.given == addr || e.resolved == addr))
-        else {
+    /// Ends network endpoints as libzmq's zmq_unbind and zmq_disconnect both do (neither
+    /// minds which kind it ends): every endpoint whose key (resolved for binds, as given for
+    /// connects) is `addr`, or else, for tcp, `addr` resolved. Their listeners or connections
+    /// in the I/O threads go, with the pipes made for them. ENOENT if none matches.
+    fn close_net(&mut self, addr: &str, tcp: Option<&str>) -> ZResult<()> {
+        let mut keys = vec![addr.to_string()];
+        if !self.net.iter().any(|e| e.key() == addr) {
+            if let Some(a) = tcp {
+                keys = transport::tcp::term_endpoint_keys(a, self.opts.ipv6);
+            }
+        }
+        let Some(key) = keys.into_iter().find(|k| self.net.iter().any(|e| e.key() == k)) else {
             return err(libc::ENOENT);
         };
-        let ep = self.net.remove(pos);
-        let key = if bound { ep.resolved.clone() } else { ep.given.clone() };
+        self.net.retain(|e| e.key() != key);
         for io in self.ctx.io_mailboxes() {
             io.send(Command::CloseEndpoint { socket_id: self.id, endpoint: key.clone(), linger: self.opts.linger });
         }
+        // Connections and their pipes carry the same key: the connect string, or the
+        // resolved endpoint of the listener that accepted them.
         self.terminate_pipes_of(&key);
         Ok(())
     }
@@ -290,7 +303,8 @@ impl Socket {
                 self.terminate_pipes_of(&name);
                 Ok(())
             }
-            Endpoint::Tcp(_) | Endpoint::Ipc(_) => self.close_net(addr, true),
+            Endpoint::Tcp(a) => self.close_net(addr, Some(&a)),
+            Endpoint::Ipc(_) => self.close_net(addr, None),
         }
     }
 
@@ -305,7 +319,8 @@ impl Socket {
                 }
                 Ok(())
             }
-            Endpoint::Tcp(_) | Endpoint::Ipc(_) => self.close_net(addr, false),
+            Endpoint::Tcp(a) => self.close_net(addr, Some(&a)),
+            Endpoint::Ipc(_) => self.close_net(addr, None),
         }
     }
 
@@ -475,7 +490,8 @@ impl Socket {
         for name in std::mem::take(&mut self.binds) {
             self.ctx.inproc_unbind(&name, self.id);
         }
-        self.monitor.stop();
+        // The monitor stops when the last connection has finished lingering (the slot is
+        // dropped), after their events, as in libzmq.
         if !self.net.is_empty() {
             for io in self.ctx.io_mailboxes() {
                 io.send(Command::CloseSocket { socket_id: self.id, linger: self.opts.linger });

@@ -8,9 +8,11 @@ use super::tcp;
 use crate::capi::consts::*;
 use crate::error::{Errno, ZResult};
 use crate::io::command::Command;
+use crate::options::Options;
 use crate::pipe::pipe_pair;
 use crate::session::{ConnectSpec, IpcCleanup, ListenSock, Listener, SocketLink, Target};
 use crate::socket::Socket;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
 fn os_err(e: std::io::Error) -> Errno {
@@ -19,11 +21,22 @@ fn os_err(e: std::io::Error) -> Errno {
 
 /// A network endpoint a socket has bound or connected.
 pub(crate) struct NetEndpoint {
-    /// As the application wrote it, and as resolved (ZMQ_LAST_ENDPOINT): unbind and
-    /// disconnect accept either.
+    /// As the application wrote it, and as resolved (ZMQ_LAST_ENDPOINT). libzmq finds a
+    /// bound endpoint by its resolved form and a connected one by the string given.
     pub given: String,
     pub resolved: String,
     pub bound: bool,
+}
+
+impl NetEndpoint {
+    /// The key zmq_unbind / zmq_disconnect look this endpoint up by.
+    pub(crate) fn key(&self) -> &str {
+        if self.bound {
+            &self.resolved
+        } else {
+            &self.given
+        }
+    }
 }
 
 fn link(s: &mut Socket) -> ZResult<SocketLink> {
@@ -36,33 +49,62 @@ fn link(s: &mut Socket) -> ZResult<SocketLink> {
     })
 }
 
+/// Why a bind failed: the error, and the descriptor of the socket it had opened (libzmq
+/// reports closing that one before BIND_FAILED).
+type BindError = (Errno, Option<RawFd>);
+
+/// ZMQ_USE_FD: the application's listening socket, which the endpoint now owns (libzmq
+/// closes it on unbind and close too), checked to be an open socket first.
+fn adopt_fd(fd: i32) -> ZResult<socket2::Socket> {
+    let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).map_err(|_| Errno(libc::EBADF))?;
+    if !link.to_string_lossy().starts_with("socket:") {
+        return Err(Errno(libc::ENOTSOCK));
+    }
+    use std::os::fd::FromRawFd;
+    // SAFETY: /proc just showed `fd` open as a socket, and ZMQ_USE_FD hands it over to the
+    // library, which closes it when the endpoint goes, as libzmq does.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let sock = socket2::Socket::from(owned);
+    sock.set_nonblocking(true).map_err(os_err)?;
+    Ok(sock)
+}
+
+/// Opens, binds and starts listening on a TCP socket as libzmq's tcp_listener does.
+fn listen_tcp(addr: &str, opts: &Options) -> Result<socket2::Socket, BindError> {
+    if opts.use_fd != -1 {
+        return adopt_fd(opts.use_fd).map_err(|e| (e, None));
+    }
+    let sa = tcp::resolve_bind(addr, opts.ipv6).map_err(|e| (e, None))?;
+    let sock = tcp::open_socket(&sa, opts).map_err(|e| (e, None))?;
+    let fd = sock.as_raw_fd();
+    let _ = sock.set_reuse_address(true);
+    sock.bind(&sa.into()).map_err(|e| (os_err(e), Some(fd)))?;
+    sock.listen(opts.backlog).map_err(|e| (os_err(e), Some(fd)))?;
+    Ok(sock)
+}
+
+/// Reports a failed bind as libzmq does: CLOSED for a socket it had opened (with the
+/// endpoint known by then, usually none), then BIND_FAILED with the address as given
+/// without the `transport://` prefix.
+fn bind_failed(s: &Socket, addr: &str, closed: &str, (e, fd): BindError) -> Errno {
+    if let Some(fd) = fd {
+        s.monitor.event(ZMQ_EVENT_CLOSED, fd as u64, closed, "");
+    }
+    s.monitor.event(ZMQ_EVENT_BIND_FAILED, e.0 as u64, addr, "");
+    e
+}
+
 pub(crate) fn bind_tcp(s: &mut Socket, given: &str, addr: &str) -> ZResult<String> {
     let io = s.ctx.io_mailbox(s.id)?;
-    let result = (|| {
-        let sa = tcp::resolve_bind(addr, s.opts.ipv6)?;
-        let domain = socket2::Domain::for_address(sa);
-        let sock = socket2::Socket::new(domain, socket2::Type::STREAM.cloexec(), None).map_err(os_err)?;
-        let _ = sock.set_reuse_address(true);
-        if sa.is_ipv6() {
-            // `*` with ZMQ_IPV6 accepts IPv4 too.
-            let _ = sock.set_only_v6(false);
-        }
-        tcp::bind_device(socket2::SockRef::from(&sock), &s.opts);
-        sock.bind(&sa.into()).map_err(os_err)?;
-        sock.listen(s.opts.backlog).map_err(os_err)?;
-        sock.set_nonblocking(true).map_err(os_err)?;
-        let std: std::net::TcpListener = sock.into();
-        let local = std.local_addr().map_err(os_err)?;
-        Ok((mio::net::TcpListener::from_std(std), tcp::endpoint_string(&local)))
-    })();
-    let (listener, resolved) = match result {
-        Ok(v) => v,
-        Err(Errno(e)) => {
-            s.monitor.event(ZMQ_EVENT_BIND_FAILED, e as u64, given, "");
-            return Err(Errno(e));
+    let sock = listen_tcp(addr, &s.opts).map_err(|e| bind_failed(s, addr, "", e))?;
+    let local = match sock.local_addr().ok().and_then(|a| a.as_socket()) {
+        Some(a) => a,
+        None => {
+            return Err(bind_failed(s, addr, "", (Errno(libc::EINVAL), Some(sock.as_raw_fd()))))
         }
     };
-    use std::os::fd::AsRawFd;
+    let listener = mio::net::TcpListener::from_std(sock.into());
+    let resolved = tcp::endpoint_string(&local);
     s.monitor.event(ZMQ_EVENT_LISTENING, listener.as_raw_fd() as u64, &resolved, "");
     let l = Listener {
         sock: ListenSock::Tcp(listener),
@@ -75,40 +117,49 @@ pub(crate) fn bind_tcp(s: &mut Socket, given: &str, addr: &str) -> ZResult<Strin
     Ok(resolved)
 }
 
+fn listen_ipc(a: &IpcAddr, opts: &Options) -> Result<socket2::Socket, BindError> {
+    if opts.use_fd != -1 {
+        return adopt_fd(opts.use_fd).map_err(|e| (e, None));
+    }
+    if let IpcAddr::Path(p) = a {
+        // A file left by an earlier run would make bind fail: libzmq removes it first.
+        let _ = std::fs::remove_file(p);
+    }
+    let sa = a.sockaddr().map_err(|e| (e, None))?;
+    let sock = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM.cloexec(), None)
+        .map_err(|e| (os_err(e), None))?;
+    let fd = sock.as_raw_fd();
+    sock.bind(&sa).map_err(|e| (os_err(e), Some(fd)))?;
+    sock.listen(opts.backlog).map_err(|e| (os_err(e), Some(fd)))?;
+    sock.set_nonblocking(true).map_err(|e| (os_err(e), Some(fd)))?;
+    Ok(sock)
+}
+
 pub(crate) fn bind_ipc(s: &mut Socket, given: &str, addr: &str) -> ZResult<String> {
     let io = s.ctx.io_mailbox(s.id)?;
-    let (ipc_addr, dir) = if addr == "*" {
-        let (a, d) = ipc::wildcard()?;
+    // libzmq treats any address starting with '*' as the wildcard (unless ZMQ_USE_FD).
+    let (ipc_addr, dir) = if s.opts.use_fd == -1 && addr.starts_with('*') {
+        let (a, d) = ipc::wildcard().map_err(|e| bind_failed(s, addr, "", (e, None)))?;
         (a, Some(d))
     } else {
-        (IpcAddr::parse(addr)?, None)
-    };
-    let result = (|| {
-        if let IpcAddr::Path(p) = &ipc_addr {
-            // A file left by an earlier run would make bind fail; libzmq removes it too.
-            let _ = std::fs::remove_file(p);
-        }
-        let sa = ipc_addr.socket_addr()?;
-        let l = std::os::unix::net::UnixListener::bind_addr(&sa).map_err(os_err)?;
-        l.set_nonblocking(true).map_err(os_err)?;
-        Ok(mio::net::UnixListener::from_std(l))
-    })();
-    let listener = match result {
-        Ok(l) => l,
-        Err(Errno(e)) => {
-            if let Some(d) = dir {
-                let _ = std::fs::remove_dir(d);
-            }
-            s.monitor.event(ZMQ_EVENT_BIND_FAILED, e as u64, given, "");
-            return Err(Errno(e));
-        }
+        (IpcAddr::parse(addr).map_err(|e| bind_failed(s, addr, "", (e, None)))?, None)
     };
     let resolved = ipc_addr.endpoint_string();
-    use std::os::fd::AsRawFd;
+    let sock = match listen_ipc(&ipc_addr, &s.opts) {
+        Ok(l) => l,
+        Err(e) => {
+            if let Some(d) = &dir {
+                let _ = std::fs::remove_dir(d);
+            }
+            return Err(bind_failed(s, addr, &resolved, e));
+        }
+    };
+    let listener = mio::net::UnixListener::from_std(sock.into());
     s.monitor.event(ZMQ_EVENT_LISTENING, listener.as_raw_fd() as u64, &resolved, "");
-    let cleanup = match &ipc_addr {
-        IpcAddr::Path(p) => Some(IpcCleanup { path: p.clone(), dir }),
-        IpcAddr::Abstract(_) => None,
+    // Only the wildcard's file and directory go with the listener, as in libzmq 4.3.
+    let cleanup = match (&ipc_addr, dir) {
+        (IpcAddr::Path(p), Some(dir)) => Some(IpcCleanup { path: p.clone(), dir: Some(dir) }),
+        _ => None,
     };
     let l = Listener {
         sock: ListenSock::Unix(listener),
@@ -151,4 +202,63 @@ pub(crate) fn connect(s: &mut Socket, given: &str, target: Target) -> ZResult<()
         pipe,
     })));
     Ok(())
+}
+
+/// libzmq's reconnect interval: the current base plus a random jitter below
+/// ZMQ_RECONNECT_IVL; the base doubles after each failed attempt up to ZMQ_RECONNECT_IVL_MAX
+/// (when that is set above ZMQ_RECONNECT_IVL), and starts again at ZMQ_RECONNECT_IVL for
+/// each new connecting round (after a connection was made).
+#[allow(dead_code)] // until session.rs takes it up (change sent to its owner)
+pub(crate) struct Backoff {
+    current: i32,
+    rng: u64,
+}
+
+#[allow(dead_code)] // until session.rs takes it up (change sent to its owner)
+impl Backoff {
+    pub(crate) fn new(opts: &Options) -> Backoff {
+        Backoff { current: opts.reconnect_ivl, rng: ipc::random_seed() | 1 }
+    }
+
+    /// Starts a new round at ZMQ_RECONNECT_IVL.
+    pub(crate) fn reset(&mut self, opts: &Options) {
+        self.current = opts.reconnect_ivl;
+    }
+
+    /// The interval to wait now (also the CONNECT_RETRIED value); advances the base.
+    pub(crate) fn next(&mut self, opts: &Options) -> i32 {
+        let ivl = opts.reconnect_ivl.max(1);
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let jitter = (self.rng % ivl as u64) as i32;
+        let interval = self.current.saturating_add(jitter);
+        if opts.reconnect_ivl_max > 0 && opts.reconnect_ivl_max > opts.reconnect_ivl {
+            self.current = self.current.saturating_mul(2).min(opts.reconnect_ivl_max);
+        }
+        interval
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_as_libzmq() {
+        let mut o = Options::new(ZMQ_PUSH);
+        o.reconnect_ivl = 100;
+        o.reconnect_ivl_max = 400;
+        let mut b = Backoff::new(&o);
+        for base in [100, 200, 400, 400, 400] {
+            let v = b.next(&o);
+            assert!((base..base + 100).contains(&v), "{v} for base {base}");
+        }
+        b.reset(&o);
+        assert!(b.next(&o) < 200);
+        // No maximum (or one not above the interval): no back-off.
+        o.reconnect_ivl_max = 50;
+        let mut b = Backoff::new(&o);
+        assert!(b.next(&o) < 200 && b.next(&o) < 200 && b.next(&o) < 200);
+    }
 }
