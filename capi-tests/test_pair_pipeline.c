@@ -1,6 +1,7 @@
 /*  PAIR, PUSH/PULL and DEALER over inproc: delivery, multipart, HWM, endpoints.  */
 #include "testutil.h"
 #include <pthread.h>
+#include <sys/uio.h>
 
 static void send_str (void *s, const char *str, int flags)
 {
@@ -193,6 +194,67 @@ static void test_conflate (void *ctx)
     zmq_close (push);
 }
 
+static void test_send_variants (void *ctx)
+{
+    void *a = zmq_socket (ctx, ZMQ_PAIR);
+    void *b = zmq_socket (ctx, ZMQ_PAIR);
+    TEST_OK (zmq_bind (a, "inproc://variants"));
+    TEST_OK (zmq_connect (b, "inproc://variants"));
+    int type;
+    size_t sz = sizeof type;
+    TEST_OK (zmq_getsockopt (a, ZMQ_TYPE, &type, &sz));
+    TEST_ASSERT (type == ZMQ_PAIR && sz == sizeof type);
+
+    /*  Constant data travels without a copy and arrives intact.  */
+    static const char konst[] = "constant data that is never freed";
+    TEST_ASSERT (zmq_send_const (b, konst, sizeof konst, 0) == (int) sizeof konst);
+    zmq_msg_t m;
+    TEST_OK (zmq_msg_init (&m));
+    TEST_ASSERT (zmq_msg_recv (&m, a, 0) == (int) sizeof konst);
+    TEST_ASSERT (memcmp (zmq_msg_data (&m), konst, sizeof konst) == 0);
+
+    /*  zmq_msg_send empties the message; zmq_msg_recv replaces what it held.  */
+    zmq_msg_t out;
+    TEST_OK (zmq_msg_init_size (&out, 100));
+    memset (zmq_msg_data (&out), 'x', 100);
+    TEST_ASSERT (zmq_msg_send (&out, b, 0) == 100);
+    TEST_ASSERT (zmq_msg_size (&out) == 0);
+    TEST_OK (zmq_msg_close (&out));
+    TEST_ASSERT (zmq_msg_recv (&m, a, 0) == 100);
+    TEST_ASSERT (((char *) zmq_msg_data (&m))[99] == 'x');
+    /*  A failed send leaves the message with the caller.  */
+    void *lonely = zmq_socket (ctx, ZMQ_PAIR);
+    TEST_OK (zmq_msg_init_size (&out, 3));
+    TEST_FAIL (zmq_msg_send (&out, lonely, ZMQ_DONTWAIT), EAGAIN);
+    TEST_ASSERT (zmq_msg_size (&out) == 3);
+    TEST_OK (zmq_msg_close (&out));
+    zmq_close (lonely);
+    TEST_OK (zmq_msg_close (&m));
+
+    /*  Deprecated forms.  */
+    TEST_OK (zmq_msg_init_size (&out, 2));
+    memcpy (zmq_msg_data (&out), "hi", 2);
+    TEST_ASSERT (zmq_sendmsg (b, &out, 0) == 2);
+    TEST_OK (zmq_msg_init (&m));
+    TEST_ASSERT (zmq_recvmsg (a, &m, 0) == 2);
+    TEST_OK (zmq_msg_close (&m));
+    TEST_OK (zmq_msg_close (&out));
+
+    struct iovec iov[3] = {{(void *) "one", 3}, {(void *) "", 0}, {(void *) "three", 5}};
+    TEST_ASSERT (zmq_sendiov (b, iov, 3, 0) == 3);
+    struct iovec in[4];
+    size_t count = 4;
+    TEST_ASSERT (zmq_recviov (a, in, &count, 0) == 8);
+    TEST_ASSERT (count == 3);
+    TEST_ASSERT (in[0].iov_len == 3 && memcmp (in[0].iov_base, "one", 3) == 0);
+    TEST_ASSERT (in[1].iov_len == 0);
+    TEST_ASSERT (in[2].iov_len == 5 && memcmp (in[2].iov_base, "three", 5) == 0);
+    for (size_t i = 0; i < count; i++)
+        free (in[i].iov_base);
+    zmq_close (a);
+    zmq_close (b);
+}
+
 int main (void)
 {
     test_setup (60);
@@ -205,6 +267,7 @@ int main (void)
     test_threads (ctx);
     test_dealer (ctx);
     test_conflate (ctx);
+    test_send_variants (ctx);
     TEST_OK (zmq_ctx_term (ctx));
     return 0;
 }
