@@ -487,6 +487,21 @@ impl Msg {
         self.metadata = metadata.map_or(ptr::null(), Arc::into_raw);
     }
 
+    /// Gives this message `other`'s connection properties (ROUTER's routing-id part carries
+    /// those of the body it introduces, as in libzmq).
+    pub(crate) fn share_metadata(&mut self, other: &Msg) {
+        let md = if other.metadata.is_null() {
+            None
+        } else {
+            // SAFETY: a non-NULL pointer is an Arc reference `other` holds; we take one more.
+            unsafe {
+                Arc::increment_strong_count(other.metadata);
+                Some(Arc::from_raw(other.metadata))
+            }
+        };
+        self.set_metadata(md);
+    }
+
     /// Whether the body may be shared with another message (ZMQ_SHARED): always for
     /// constant data; for a counted body once copied (sticky, as libzmq) or while clones live.
     pub(crate) fn is_shared(&self) -> bool {

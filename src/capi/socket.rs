@@ -363,6 +363,10 @@ fn monitor(s: *mut c_void, addr: *const c_char, events: u64, version: c_int, typ
         if sock.is_ctx_terminated() {
             return err(crate::error::ETERM);
         }
+        // libzmq checks the version-1 event mask first, even when stopping.
+        if version == 1 && events >> 16 != 0 {
+            return err(libc::EINVAL);
+        }
         if addr.is_null() {
             sock.monitor.stop();
             return Ok(0);

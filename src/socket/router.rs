@@ -159,7 +159,9 @@ impl Router {
             if msg.flags() & Msg::ROUTING_ID != 0 {
                 continue;
             }
-            self.prefetched_id = Some(Self::id_part(pipes, idx));
+            let mut id = Self::id_part(pipes, idx);
+            id.share_metadata(&msg);
+            self.prefetched_id = Some(id);
             self.prefetched = Some(msg);
             self.current_in = Some(idx);
             self.more_in = true;
