@@ -152,8 +152,12 @@ impl Wire {
             }
             // Exactly what the handshake wants: nothing is left over for the decoder.
             let want = hs.wanted().min(buf.len());
-            let n = s.read(&mut buf[..want]).expect("read during the handshake");
-            assert!(n > 0, "peer closed during the handshake");
+            // The peer closing (or resetting) mid-handshake comes back as an error: tests
+            // where both sides reject each other race on who notices first.
+            let n = s.read(&mut buf[..want]).unwrap_or(0);
+            if n == 0 {
+                return Err(ZmtpError::new(libc::ECONNRESET, "peer closed during the handshake"));
+            }
             assert_eq!(hs.input(&buf[..n])?, n);
         }
         let est = hs.finish();
@@ -411,7 +415,10 @@ fn wire_incompatible_socket_type() {
     let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut keep = s.try_clone().unwrap();
     let e = Wire::handshake(s, Handshake::new(cfg(ZMQ_PUSH))).err().unwrap();
-    assert_eq!((e.errno, e.event), (libc::EINVAL, None));
+    // Usually we reject libzmq's READY first (EINVAL); sometimes libzmq has already closed
+    // on ours and its READY never reaches us.
+    assert!(matches!(e.errno, libc::EINVAL | libc::ECONNRESET), "{e}");
+    assert_eq!(e.event, None);
     // libzmq refuses our PUSH too, closing without a handshake-failed event.
     keep.set_read_timeout(Some(WAIT)).unwrap();
     let mut buf = [0u8; 64];
