@@ -5,6 +5,18 @@
 //! between its pipe to the socket and the wire: decoded messages go into the pipe a whole
 //! message at a time; messages from the pipe are encoded in batches. For zmq_connect the pipe
 //! outlives connections, so messages queue while disconnected, as in libzmq.
+//!
+//! Raw sockets (STREAM, ROUTER_RAW) skip the handshake: plain bytes both ways through the
+//! raw engine, with an empty message into the pipe when the connection comes up and when it
+//! goes (ZMQ_STREAM_NOTIFY), as libzmq's raw engine does.
+//!
+//! A failure is reported as libzmq 4.3 reports it: a protocol error raises only the event it
+//! carries (if any) and, on a connecter, ends the session for good (libzmq stops
+//! reconnecting); a connection error or time-out during the handshake raises
+//! HANDSHAKE_FAILED_NO_DETAIL with the errno (EPIPE for an orderly close), then DISCONNECTED.
+
+#[path = "raw.rs"]
+mod raw;
 
 use crate::capi::consts::*;
 use crate::ctx::Ctx;
@@ -20,7 +32,8 @@ use crate::transport::ipc::IpcAddr;
 use crate::transport::tcp;
 use crate::zmtp;
 use mio::event::Source;
-use mio::{Interest, Registry, Token};
+use mio::{Interest, Registry};
+use raw::RawEngine;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
@@ -49,6 +62,8 @@ pub(crate) struct SocketLink {
     /// The socket's options when the endpoint was bound or connected.
     pub opts: Arc<Options>,
     pub monitor: Arc<MonitorSlot>,
+    /// Held, never read: its drop lets the context forget the socket.
+    #[allow(dead_code)]
     pub token: Arc<SocketToken>,
 }
 
@@ -170,6 +185,8 @@ pub(crate) struct Listener {
     /// The endpoint as bound (for unbind) and as resolved (for events and pipes).
     pub endpoint: String,
     pub resolved: String,
+    /// Held, never read: its drop removes the socket file.
+    #[allow(dead_code)]
     pub cleanup: Option<IpcCleanup>,
 }
 
@@ -217,9 +234,11 @@ impl Listener {
             };
             match accepted {
                 Ok((stream, addr)) => {
-                    if let (Some(addr), false) = (addr, self.link.opts.tcp_accept_filters.is_empty())
+                    if let (Some(addr), false) =
+                        (addr, self.link.opts.tcp_accept_filters.is_empty())
                     {
-                        if !self.link.opts.tcp_accept_filters.iter().any(|f| f.matches(&addr.ip())) {
+                        if !self.link.opts.tcp_accept_filters.iter().any(|f| f.matches(&addr.ip()))
+                        {
                             continue;
                         }
                     }
@@ -227,10 +246,8 @@ impl Listener {
                         tcp::tune(socket2::SockRef::from(s), &self.link.opts);
                     }
                     self.link.event(ZMQ_EVENT_ACCEPTED, stream.fd() as u64, &self.resolved, "");
-                    let conn = Conn::new(self.link.clone(), self.resolved.clone(), Origin::Accept);
-                    let mut conn = Box::new(conn);
-                    conn.phase = Phase::Handshake(stream, conn.handshake());
-                    ctl.spawn.push(Object::Conn(conn));
+                    let conn = Conn::accepted(self.link.clone(), self.resolved.clone(), stream);
+                    ctl.spawn.push(Object::Conn(Box::new(conn)));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Continue,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -272,11 +289,81 @@ enum Phase {
     /// Not connected: waiting for the reconnect timer (or just created).
     Idle,
     Connecting(Stream),
-    Handshake(Stream, zmtp::Handshake),
-    Active(Stream, Box<zmtp::Engine>),
+    /// Accepted, waiting for the reactor to adopt it.
+    Accepted(Stream),
+    Handshake(Stream, Box<zmtp::Handshake>),
+    Active(Stream, Codec),
     /// Closing for good.
     Done,
 }
+
+/// What turns messages into bytes and back on an established connection.
+enum Codec {
+    Zmtp(Box<zmtp::Engine>),
+    Raw(Box<RawEngine>),
+}
+
+impl Codec {
+    fn has_output(&self) -> bool {
+        match self {
+            Codec::Zmtp(e) => e.has_output(),
+            Codec::Raw(r) => r.has_output(),
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        match self {
+            Codec::Zmtp(e) => e.buffered(),
+            Codec::Raw(r) => r.buffered(),
+        }
+    }
+
+    fn encode(&mut self, msg: Msg) {
+        match self {
+            Codec::Zmtp(e) => e.encode(msg),
+            Codec::Raw(r) => r.encode(msg),
+        }
+    }
+
+    /// Writes as much queued output as `stream` takes in one call.
+    fn write_to(&mut self, stream: &mut Stream) -> io::Result<usize> {
+        let n = match self {
+            Codec::Zmtp(e) => {
+                let slices = e.io_slices();
+                stream.write_vectored(&slices)?
+            }
+            Codec::Raw(r) => {
+                let mut slices = [IoSlice::new(&[]); 32];
+                let k = r.io_slices(&mut slices);
+                stream.write_vectored(&slices[..k])?
+            }
+        };
+        match self {
+            Codec::Zmtp(e) => e.advance(n),
+            Codec::Raw(r) => r.advance(n),
+        }
+        Ok(n)
+    }
+}
+
+/// Why a connection ended.
+pub(crate) enum Failure {
+    /// Malformed or refused input: the connection (and a connecter's session) is over.
+    Protocol(zmtp::ZmtpError),
+    /// The handshake or the heartbeat timed out.
+    Timeout,
+    /// The connection broke: the errno (EPIPE for an orderly close by the peer).
+    Io(i32),
+}
+
+impl Failure {
+    fn io(e: &io::Error) -> Failure {
+        Failure::Io(e.raw_os_error().unwrap_or(libc::EIO))
+    }
+}
+
+/// ZMTP 3 greeting size: a v3 peer has told its mechanism once this much has arrived.
+const GREETING_SIZE: usize = 64;
 
 pub(crate) struct Conn {
     link: SocketLink,
@@ -301,6 +388,10 @@ pub(crate) struct Conn {
     fd: RawFd,
     peer_address: String,
     registered: bool,
+    /// For a socket needing a mechanism we lack: the peer's greeting bytes so far, and the
+    /// first of them, to refuse the peer where libzmq would stop.
+    greeting_in: usize,
+    greeting_head: [u8; 11],
 }
 
 impl Conn {
@@ -323,7 +414,30 @@ impl Conn {
             fd: -1,
             peer_address: String::new(),
             registered: false,
+            greeting_in: 0,
+            greeting_head: [0; 11],
         }
+    }
+
+    /// A connection a listener accepted.
+    fn accepted(link: SocketLink, endpoint: String, stream: Stream) -> Conn {
+        let mut c = Conn::new(link, endpoint, Origin::Accept);
+        c.phase = Phase::Accepted(stream);
+        c
+    }
+
+    /// Plain bytes, no ZMTP: STREAM sockets and ROUTER_RAW.
+    fn is_raw(&self) -> bool {
+        self.link.opts.raw_socket
+    }
+
+    /// Only NULL is built. A socket set up for PLAIN or CURVE must not fall back to it: its
+    /// connections fail as they would between libzmq and a peer without that mechanism. We
+    /// announce NULL (all we speak), so a libzmq peer reports MECHANISM_MISMATCH too, and
+    /// we fail with MECHANISM_MISMATCH once the peer's greeting is in (a ZMTP 1.0/2.0 peer
+    /// is refused as libzmq refuses one when security is on: no event).
+    fn mechanism_unsupported(&self) -> bool {
+        self.link.opts.mechanism != ZMQ_NULL
     }
 
     pub(crate) fn connecter(spec: ConnectSpec) -> Conn {
@@ -375,7 +489,10 @@ impl Conn {
 
     fn stream(&mut self) -> Option<&mut Stream> {
         match &mut self.phase {
-            Phase::Connecting(s) | Phase::Handshake(s, _) | Phase::Active(s, _) => Some(s),
+            Phase::Connecting(s)
+            | Phase::Accepted(s)
+            | Phase::Handshake(s, _)
+            | Phase::Active(s, _) => Some(s),
             _ => None,
         }
     }
@@ -387,30 +504,43 @@ impl Conn {
             ctl.pipes.push(p.id);
             self.pipe_ids.push(p.id);
         }
-        if matches!(self.phase, Phase::Handshake(..)) {
-            return self.start_stream(ctl);
+        if matches!(self.phase, Phase::Accepted(_)) {
+            return self.start_accepted(ctl);
         }
         Step::Continue
     }
 
-    fn start_stream(&mut self, ctl: &mut Ctl<'_>) -> Step {
-        let token = ctl.token;
-        let Some(stream) = self.stream() else { return Step::Continue };
-        let fd = stream.fd();
-        let ok = ctl
-            .registry
-            .register(stream.source(), token, Interest::READABLE | Interest::WRITABLE)
-            .is_ok();
-        self.fd = fd;
-        self.registered = ok;
-        if !ok {
-            return self.disconnected(ctl, None);
+    fn start_accepted(&mut self, ctl: &mut Ctl<'_>) -> Step {
+        let Phase::Accepted(mut stream) = std::mem::replace(&mut self.phase, Phase::Idle) else {
+            return Step::Continue;
+        };
+        self.fd = stream.fd();
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if ctl.registry.register(stream.source(), ctl.token, interest).is_err() {
+            self.link.event(ZMQ_EVENT_DISCONNECTED, self.fd as u64, &self.endpoint, "");
+            return Step::Close;
         }
+        self.registered = true;
+        self.begin(ctl, stream)
+    }
+
+    /// The connection is up (and registered): start the handshake, or for a raw socket,
+    /// go straight to traffic.
+    fn begin(&mut self, ctl: &mut Ctl<'_>, stream: Stream) -> Step {
         self.read_ready = true;
         self.write_ready = true;
-        if matches!(self.phase, Phase::Handshake(..)) && self.link.opts.handshake_ivl > 0 {
-            let when = Instant::now() + Duration::from_millis(self.link.opts.handshake_ivl as u64);
-            ctl.timers.push((when, TimerKind::Handshake));
+        self.greeting_in = 0;
+        self.greeting_head = [0; 11];
+        if self.is_raw() {
+            let raw = RawEngine::new(self.link.opts.in_batch_size.max(1) as usize);
+            self.phase = Phase::Active(stream, Codec::Raw(Box::new(raw)));
+            self.raw_established(ctl);
+        } else {
+            self.phase = Phase::Handshake(stream, Box::new(self.handshake()));
+            if self.link.opts.handshake_ivl > 0 {
+                let ivl = Duration::from_millis(self.link.opts.handshake_ivl as u64);
+                ctl.timers.push((Instant::now() + ivl, TimerKind::Handshake));
+            }
         }
         self.drive(ctl)
     }
@@ -450,8 +580,8 @@ impl Conn {
                 self.link.event(ZMQ_EVENT_CONNECT_DELAYED, 0, &self.endpoint, "");
                 self.phase = Phase::Connecting(stream);
                 if self.link.opts.connect_timeout > 0 {
-                    let when =
-                        Instant::now() + Duration::from_millis(self.link.opts.connect_timeout as u64);
+                    let when = Instant::now()
+                        + Duration::from_millis(self.link.opts.connect_timeout as u64);
                     ctl.timers.push((when, TimerKind::ConnectTimeout));
                 }
                 let token = ctl.token;
@@ -488,18 +618,10 @@ impl Conn {
         let Phase::Connecting(stream) = std::mem::replace(&mut self.phase, Phase::Idle) else {
             return Step::Continue;
         };
-        let hs = self.handshake();
-        self.phase = Phase::Handshake(stream, hs);
         if let Origin::Connect { ivl, .. } = &mut self.origin {
             *ivl = self.link.opts.reconnect_ivl;
         }
-        if self.link.opts.handshake_ivl > 0 {
-            let when = Instant::now() + Duration::from_millis(self.link.opts.handshake_ivl as u64);
-            ctl.timers.push((when, TimerKind::Handshake));
-        }
-        self.read_ready = true;
-        self.write_ready = true;
-        self.drive(ctl)
+        self.begin(ctl, stream)
     }
 
     fn drop_stream(&mut self, ctl: &mut Ctl<'_>) {
@@ -525,7 +647,8 @@ impl Conn {
             *ivl = (this.saturating_mul(2)).min(opts.reconnect_ivl_max);
         }
         self.link.event(ZMQ_EVENT_CONNECT_RETRIED, this as u64, &self.endpoint, "");
-        ctl.timers.push((Instant::now() + Duration::from_millis(this as u64), TimerKind::Reconnect));
+        ctl.timers
+            .push((Instant::now() + Duration::from_millis(this as u64), TimerKind::Reconnect));
         Step::Continue
     }
 
@@ -549,7 +672,7 @@ impl Conn {
                     Err(e) => return self.disconnected(ctl, e),
                 },
                 Phase::Active(..) => {
-                    return match self.pump(ctl) {
+                    return match self.pump() {
                         Ok(step) => step,
                         Err(e) => self.disconnected(ctl, e),
                     };
@@ -560,7 +683,8 @@ impl Conn {
     }
 
     /// Runs the handshake as far as the socket allows. Ok(true) once established.
-    fn handshake_io(&mut self, ctl: &mut Ctl<'_>) -> Result<bool, Option<HandshakeFailure>> {
+    fn handshake_io(&mut self, ctl: &mut Ctl<'_>) -> Result<bool, Failure> {
+        let refuse = self.mechanism_unsupported();
         let Phase::Handshake(stream, hs) = &mut self.phase else { return Ok(false) };
         loop {
             // Send what the handshake has to say.
@@ -569,7 +693,7 @@ impl Conn {
                     Ok(n) => hs.advance_output(n),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.write_ready = false,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => return Err(None),
+                    Err(e) => return Err(Failure::io(&e)),
                 }
             }
             if hs.is_done() {
@@ -582,19 +706,80 @@ impl Conn {
             let mut buf = [0u8; 512];
             let want = hs.wanted().clamp(1, buf.len());
             match stream.read(&mut buf[..want]) {
-                Ok(0) => return Err(None),
+                Ok(0) => return Err(Failure::Io(libc::EPIPE)),
                 Ok(n) => {
-                    let used =
-                        hs.input(&buf[..n]).map_err(|e| Some(HandshakeFailure::Protocol(e)))?;
+                    let used = hs.input(&buf[..n]).map_err(Failure::Protocol)?;
                     debug_assert_eq!(used, n, "handshake asked for exactly what it needs");
+                    if refuse {
+                        refuse_peer(&mut self.greeting_head, &mut self.greeting_in, &buf[..n])?;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.read_ready = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(None),
+                Err(e) => return Err(Failure::io(&e)),
             }
         }
         self.established(ctl);
         Ok(true)
+    }
+
+    /// The properties every message from this connection carries: the peer's (from its
+    /// handshake), its address, and our fd (ZMQ_SRCFD).
+    fn set_metadata(&mut self, peer: &[(String, Vec<u8>)]) {
+        let mut meta = Metadata::new();
+        for (k, v) in peer {
+            meta.insert(k.as_bytes(), v);
+        }
+        if !self.peer_address.is_empty() {
+            meta.insert(b"Peer-Address", self.peer_address.as_bytes());
+        }
+        meta.insert(b"__fd", self.fd.to_string().as_bytes());
+        self.metadata = Some(Arc::new(meta));
+    }
+
+    /// Creates the pipe to the socket (accepted connections, ZMQ_IMMEDIATE) and hands the
+    /// socket its end, with the peer's routing id already in it for sockets that take one.
+    fn new_pipe(&mut self, ctl: &mut Ctl<'_>, peer_type: i32, routing_id: &[u8]) {
+        let o = &self.link.opts;
+        let (mut mine, mut theirs) = pipe_pair(
+            Some(ctl.mailbox.clone()),
+            None,
+            o.rcvhwm.max(0) as usize,
+            o.sndhwm.max(0) as usize,
+        );
+        if o.conflate
+            && matches!(o.socket_type, ZMQ_DEALER | ZMQ_PULL | ZMQ_PUSH | ZMQ_PUB | ZMQ_SUB)
+        {
+            mine.set_conflate();
+        }
+        theirs.endpoint = Some(self.endpoint.clone());
+        ctl.pipes.push(mine.id);
+        self.pipe_ids.push(mine.id);
+        self.pipe = Some(mine);
+        self.routing_id_sent = false;
+        self.send_routing_id(routing_id);
+        self.link.mailbox.send(Command::Bind {
+            pipe: Box::new(theirs),
+            send_routing_id: false,
+            peer_type,
+        });
+    }
+
+    /// Writes the peer's routing id into the pipe once per pipe, for sockets that take one
+    /// (not STREAM: it makes up its peers' ids itself; ROUTER_RAW gets an empty one, which
+    /// makes ROUTER generate one).
+    fn send_routing_id(&mut self, id: &[u8]) {
+        let t = self.link.opts.socket_type;
+        if self.routing_id_sent || !recv_routing_id(t) || t == ZMQ_STREAM {
+            return;
+        }
+        if let Some(pipe) = &mut self.pipe {
+            let mut m = Msg::from_slice(id);
+            m.set_flags(Msg::ROUTING_ID);
+            let _ = pipe.write(m);
+            pipe.flush();
+            self.routing_id_sent = true;
+        }
     }
 
     /// The handshake finished: set up the engine, the pipe, the metadata.
@@ -604,61 +789,17 @@ impl Conn {
         };
         let est = hs.finish();
         self.peer_address = stream.peer_address();
-        let mut meta = Metadata::new();
-        for (k, v) in &est.peer_metadata {
-            meta.insert(k.as_bytes(), v);
-        }
-        if !self.peer_address.is_empty() {
-            meta.insert(b"Peer-Address", self.peer_address.as_bytes());
-        }
-        meta.insert(b"__fd", self.fd.to_string().as_bytes());
-        self.metadata = Some(Arc::new(meta));
-        let peer_id = est.peer_routing_id.clone().unwrap_or_default();
-        let wants_id = recv_routing_id(self.link.opts.socket_type);
-
+        self.set_metadata(&est.peer_metadata);
         let reconnected = match &mut self.origin {
             Origin::Connect { connected_before, .. } => std::mem::replace(connected_before, true),
             Origin::Accept => false,
         };
+        let peer_id = est.peer_routing_id.clone().unwrap_or_default();
         if self.pipe.is_none() {
-            // A new pipe to the socket (accepted connection, or ZMQ_IMMEDIATE).
-            let o = &self.link.opts;
-            let (mut mine, mut theirs) = pipe_pair(
-                Some(ctl.mailbox.clone()),
-                None,
-                o.rcvhwm.max(0) as usize,
-                o.sndhwm.max(0) as usize,
-            );
-            if o.conflate
-                && matches!(o.socket_type, ZMQ_DEALER | ZMQ_PULL | ZMQ_PUSH | ZMQ_PUB | ZMQ_SUB)
-            {
-                mine.set_conflate();
-            }
-            if wants_id {
-                let mut id = Msg::from_slice(&peer_id);
-                id.set_flags(Msg::ROUTING_ID);
-                let _ = mine.write(id);
-                mine.flush();
-                self.routing_id_sent = true;
-            }
-            theirs.endpoint = Some(self.endpoint.clone());
-            ctl.pipes.push(mine.id);
-            self.pipe_ids.push(mine.id);
-            self.pipe = Some(mine);
-            self.link.mailbox.send(Command::Bind {
-                pipe: Box::new(theirs),
-                send_routing_id: false,
-                peer_type: est.peer_socket_type,
-            });
-        } else if let Some(pipe) = &mut self.pipe {
-            if wants_id && !self.routing_id_sent {
-                let mut id = Msg::from_slice(&peer_id);
-                id.set_flags(Msg::ROUTING_ID);
-                let _ = pipe.write(id);
-                pipe.flush();
-                self.routing_id_sent = true;
-            }
-            if reconnected {
+            self.new_pipe(ctl, est.peer_socket_type, &peer_id);
+        } else {
+            self.send_routing_id(&peer_id);
+            if let (true, Some(pipe)) = (reconnected, &self.pipe) {
                 // Subscriptions and the like must be sent again to the new peer.
                 self.link.mailbox.send(Command::Hiccup { pipe: pipe.peer_id() });
             }
@@ -668,12 +809,36 @@ impl Conn {
         if let zmtp::HeartbeatAction::Next(when) = engine.heartbeat(Instant::now()) {
             ctl.timers.push((when, TimerKind::Heartbeat));
         }
-        self.phase = Phase::Active(stream, engine);
+        self.phase = Phase::Active(stream, Codec::Zmtp(engine));
+    }
+
+    /// A raw connection is up: the pipe exists from now on (if not since zmq_connect), and
+    /// the socket hears of the peer (libzmq raises no HANDSHAKE_SUCCEEDED for it).
+    fn raw_established(&mut self, ctl: &mut Ctl<'_>) {
+        let Phase::Active(stream, _) = &self.phase else { return };
+        self.peer_address = stream.peer_address();
+        self.set_metadata(&[]);
+        if self.pipe.is_none() {
+            self.new_pipe(ctl, -1, &[]);
+        } else {
+            self.send_routing_id(&[]);
+        }
+        self.notify();
+    }
+
+    /// ZMQ_STREAM_NOTIFY: an empty message tells the socket a raw peer came or went.
+    fn notify(&mut self) {
+        if !self.link.opts.stream_notify {
+            return;
+        }
+        let mut m = Msg::new();
+        m.set_metadata(self.metadata.clone());
+        self.pending_in.push_back(vec![m]);
+        deliver(&mut self.pipe, &mut self.pending_in);
     }
 
     /// Moves messages both ways until nothing more can move.
-    fn pump(&mut self, ctl: &mut Ctl<'_>) -> Result<Step, Option<HandshakeFailure>> {
-        let _ = ctl;
+    fn pump(&mut self) -> Result<Step, Failure> {
         loop {
             let a = self.pump_in()?;
             let b = self.pump_out()?;
@@ -688,8 +853,8 @@ impl Conn {
 
     /// True once the socket's side is gone and everything it sent has been written.
     fn out_drained(&mut self) -> bool {
-        let Phase::Active(_, engine) = &self.phase else { return true };
-        if engine.has_output() {
+        let Phase::Active(_, codec) = &self.phase else { return true };
+        if codec.has_output() {
             return false;
         }
         match &mut self.pipe {
@@ -699,23 +864,29 @@ impl Conn {
     }
 
     /// Delivers queued messages, then reads and decodes. Ok(progress).
-    fn pump_in(&mut self) -> Result<bool, Option<HandshakeFailure>> {
-        let mut progress = false;
+    fn pump_in(&mut self) -> Result<bool, Failure> {
         // Messages already decoded go first, in order.
-        if !self.deliver_pending() {
+        if !deliver(&mut self.pipe, &mut self.pending_in) {
             return Ok(false);
         }
-        let Phase::Active(stream, engine) = &mut self.phase else { return Ok(false) };
+        match &self.phase {
+            Phase::Active(_, Codec::Raw(_)) => self.pump_in_raw(),
+            Phase::Active(_, Codec::Zmtp(_)) => self.pump_in_zmtp(),
+            _ => Ok(false),
+        }
+    }
+
+    fn pump_in_zmtp(&mut self) -> Result<bool, Failure> {
+        let mut progress = false;
+        let Phase::Active(stream, Codec::Zmtp(engine)) = &mut self.phase else { return Ok(false) };
         while self.read_ready && self.pending_in.is_empty() {
             let buf = engine.read_buf();
             match stream.read(buf) {
-                Ok(0) => return Err(None),
+                Ok(0) => return Err(Failure::Io(libc::EPIPE)),
                 Ok(n) => {
                     progress = true;
                     let mut frames = Vec::new();
-                    engine
-                        .filled(n, Instant::now(), &mut frames)
-                        .map_err(|e| Some(HandshakeFailure::Protocol(e)))?;
+                    engine.filled(n, Instant::now(), &mut frames).map_err(Failure::Protocol)?;
                     for f in frames {
                         match f {
                             zmtp::Frame::Message(mut m) => {
@@ -730,7 +901,9 @@ impl Conn {
                             }
                             // PING/PONG are handled by the engine; an ERROR ends the
                             // connection; anything else is ignored, as libzmq does.
-                            zmtp::Frame::Command(zmtp::Command::Error(_)) => return Err(None),
+                            zmtp::Frame::Command(zmtp::Command::Error(_)) => {
+                                return Err(Failure::Protocol(zmtp::ZmtpError::proto("ERROR")));
+                            }
                             zmtp::Frame::Command(_) => {}
                         }
                     }
@@ -740,59 +913,84 @@ impl Conn {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.read_ready = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(None),
+                Err(e) => return Err(Failure::io(&e)),
             }
         }
         Ok(progress)
     }
 
-    /// Writes queued whole messages into the pipe; false if it filled up.
-    fn deliver_pending(&mut self) -> bool {
-        deliver(&mut self.pipe, &mut self.pending_in)
+    /// Each read is one message, written straight into the pipe while it has room.
+    fn pump_in_raw(&mut self) -> Result<bool, Failure> {
+        let mut progress = false;
+        let mut wrote = false;
+        let Phase::Active(stream, Codec::Raw(raw)) = &mut self.phase else { return Ok(false) };
+        let result = loop {
+            if !self.read_ready || !self.pending_in.is_empty() {
+                break Ok(progress);
+            }
+            match stream.read(raw.read_buf()) {
+                Ok(0) => break Err(Failure::Io(libc::EPIPE)),
+                Ok(n) => {
+                    progress = true;
+                    let mut m = raw.filled(n);
+                    m.set_metadata(self.metadata.clone());
+                    if let Some(p) = &mut self.pipe {
+                        if p.check_write() {
+                            let _ = p.write(m);
+                            wrote = true;
+                        } else {
+                            self.pending_in.push_back(vec![m]);
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.read_ready = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(Failure::io(&e)),
+            }
+        };
+        if wrote {
+            if let Some(p) = &mut self.pipe {
+                p.flush();
+            }
+        }
+        result
     }
 
     /// Encodes messages from the pipe and writes them. Ok(progress).
-    fn pump_out(&mut self) -> Result<bool, Option<HandshakeFailure>> {
+    fn pump_out(&mut self) -> Result<bool, Failure> {
         let mut progress = false;
-        let Phase::Active(stream, engine) = &mut self.phase else { return Ok(false) };
+        let Phase::Active(stream, codec) = &mut self.phase else { return Ok(false) };
         let batch = self.link.opts.out_batch_size.max(1) as usize;
         loop {
-            if !engine.has_output() {
+            if !codec.has_output() {
                 let Some(pipe) = &mut self.pipe else { break };
                 let mut n = 0;
-                while engine.buffered() < batch {
+                while codec.buffered() < batch {
                     match pipe.read() {
                         Some(m) => {
                             self.out_more = m.more();
-                            engine.encode(m);
+                            codec.encode(m);
                             n += 1;
                         }
                         None => break,
                     }
                 }
-                if n == 0 {
+                if n == 0 || !codec.has_output() {
                     break;
                 }
             }
             if !self.write_ready {
                 break;
             }
-            let written = {
-                let slices = engine.io_slices();
-                stream.write_vectored(&slices)
-            };
-            match written {
-                Ok(0) => return Err(None),
-                Ok(n) => {
-                    engine.advance(n);
-                    progress = true;
-                }
+            match codec.write_to(stream) {
+                Ok(0) => return Err(Failure::Io(libc::EPIPE)),
+                Ok(_) => progress = true,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.write_ready = false;
                     break;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(None),
+                Err(e) => return Err(Failure::io(&e)),
             }
         }
         Ok(progress)
@@ -809,6 +1007,8 @@ impl Conn {
                 pipe.activate_write();
             }
             Command::PipeTerm { .. } => {
+                // The socket is done with this connection (close, disconnect, or a STREAM's
+                // empty message): write what it sent, then go.
                 pipe.peer_terminated();
                 self.closing = true;
                 if !matches!(self.phase, Phase::Active(..)) {
@@ -827,7 +1027,8 @@ impl Conn {
             return Step::Close;
         }
         if linger > 0 {
-            ctl.timers.push((Instant::now() + Duration::from_millis(linger as u64), TimerKind::Linger));
+            ctl.timers
+                .push((Instant::now() + Duration::from_millis(linger as u64), TimerKind::Linger));
         }
         if let Some(p) = &mut self.pipe {
             p.terminate(false);
@@ -855,16 +1056,18 @@ impl Conn {
             }
             TimerKind::Handshake => {
                 if matches!(self.phase, Phase::Handshake(..)) {
-                    return self.disconnected(ctl, Some(HandshakeFailure::Timeout));
+                    return self.disconnected(ctl, Failure::Timeout);
                 }
                 Step::Continue
             }
             TimerKind::Linger => Step::Close,
             TimerKind::Heartbeat => {
                 let now = Instant::now();
-                let Phase::Active(_, engine) = &mut self.phase else { return Step::Continue };
+                let Phase::Active(_, Codec::Zmtp(engine)) = &mut self.phase else {
+                    return Step::Continue;
+                };
                 match engine.heartbeat(now) {
-                    zmtp::HeartbeatAction::Expired => self.disconnected(ctl, None),
+                    zmtp::HeartbeatAction::Expired => self.disconnected(ctl, Failure::Timeout),
                     zmtp::HeartbeatAction::Next(when) => {
                         ctl.timers.push((when, TimerKind::Heartbeat));
                         self.drive(ctl)
@@ -876,42 +1079,43 @@ impl Conn {
     }
 
     /// The connection failed or ended: report, then reconnect (zmq_connect) or finish.
-    fn disconnected(&mut self, ctl: &mut Ctl<'_>, why: Option<HandshakeFailure>) -> Step {
+    fn disconnected(&mut self, ctl: &mut Ctl<'_>, why: Failure) -> Step {
         let handshaking = matches!(self.phase, Phase::Handshake(..));
-        match why {
-            Some(HandshakeFailure::Protocol(e)) if handshaking => match e.event {
-                Some(zmtp::MonitorEvent::Protocol(code)) => self.link.event(
-                    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
-                    code as u32 as u64,
-                    &self.endpoint,
-                    "",
-                ),
-                Some(zmtp::MonitorEvent::Auth(code)) => self.link.event(
-                    ZMQ_EVENT_HANDSHAKE_FAILED_AUTH,
-                    code as u64,
-                    &self.endpoint,
-                    "",
-                ),
-                None => self.link.event(
-                    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
-                    e.errno as u64,
-                    &self.endpoint,
-                    "",
-                ),
-            },
-            Some(HandshakeFailure::Timeout) | None if handshaking => self.link.event(
+        // libzmq's raw engine has no mechanism, so to libzmq every raw connection that
+        // breaks failed its handshake.
+        let raw = matches!(self.phase, Phase::Active(_, Codec::Raw(_)));
+        match &why {
+            // Raised where libzmq detects it; errors without an event raise none.
+            Failure::Protocol(e) => {
+                if let Some((event, value)) = e.monitor_event() {
+                    self.link.event(event, value, &self.endpoint, "");
+                }
+            }
+            Failure::Timeout if handshaking => self.link.event(
                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
                 libc::EAGAIN as u64,
                 &self.endpoint,
                 "",
             ),
+            Failure::Io(errno) if handshaking || raw => self.link.event(
+                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+                *errno as u64,
+                &self.endpoint,
+                "",
+            ),
             _ => {}
+        }
+        if raw {
+            self.notify();
         }
         let fd = self.fd;
         self.drop_stream(ctl);
         self.link.event(ZMQ_EVENT_DISCONNECTED, fd as u64, &self.endpoint, "");
         self.partial_in.clear();
-        let reconnect = matches!(self.origin, Origin::Connect { .. }) && !self.closing;
+        // After a protocol error libzmq ends a connecter's session: no reconnect.
+        let reconnect = matches!(self.origin, Origin::Connect { .. })
+            && !self.closing
+            && !matches!(why, Failure::Protocol(_));
         if !reconnect {
             return Step::Close;
         }
@@ -935,10 +1139,34 @@ impl Conn {
     }
 }
 
-/// Why a connection failed while handshaking.
-pub(crate) enum HandshakeFailure {
-    Protocol(zmtp::ZmtpError),
-    Timeout,
+/// For a socket set to a mechanism we lack: takes the peer's next greeting bytes and fails
+/// where libzmq would stop talking to that peer. A ZMTP 1.0/2.0 peer (no 0xFF first, an even
+/// 10th octet, or major version 0 or 1) is refused without an event, as libzmq refuses one
+/// when security is on; a ZMTP 3 peer with MECHANISM_MISMATCH once its greeting is in.
+fn refuse_peer(head: &mut [u8; 11], seen: &mut usize, bytes: &[u8]) -> Result<(), Failure> {
+    for &b in bytes {
+        if let Some(slot) = head.get_mut(*seen) {
+            *slot = b;
+        }
+        *seen += 1;
+        let old = match *seen {
+            1 => head[0] != 0xff,
+            10 => head[9] & 1 == 0,
+            11 => head[10] < 2,
+            _ => false,
+        };
+        if old {
+            let e = zmtp::ZmtpError::proto("ZMTP 1.0/2.0 peer, but security is required");
+            return Err(Failure::Protocol(e));
+        }
+    }
+    if *seen >= GREETING_SIZE {
+        return Err(Failure::Protocol(zmtp::ZmtpError::protocol(
+            ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
+            "mechanism not built",
+        )));
+    }
+    Ok(())
 }
 
 /// Writes whole queued messages into the pipe; false if it is full (the rest waits for
@@ -979,7 +1207,8 @@ fn connect_tcp(addr: &str, source: Option<&str>, opts: &Options) -> crate::error
     if let Some(src) = source {
         let src = tcp::resolve_bind(src, opts.ipv6)?;
         let _ = sock.set_reuse_address(true);
-        sock.bind(&src.into()).map_err(|e| crate::error::Errno(e.raw_os_error().unwrap_or(libc::EINVAL)))?;
+        sock.bind(&src.into())
+            .map_err(|e| crate::error::Errno(e.raw_os_error().unwrap_or(libc::EINVAL)))?;
     }
     match sock.connect(&target.into()) {
         Ok(()) => {}

@@ -15,6 +15,7 @@ pub(crate) mod pubsub;
 pub(crate) mod rep;
 pub(crate) mod req;
 pub(crate) mod router;
+pub(crate) mod stream;
 pub(crate) mod trie;
 pub(crate) use crate::options::Options;
 
@@ -181,13 +182,21 @@ impl Socket {
             let _ = pipe.write(id);
             pipe.flush();
         }
-        if self.connecting && !self.opts.connect_routing_id.is_empty() {
+        let preset = self.connecting && !self.opts.connect_routing_id.is_empty();
+        if preset {
             // Used once, by the pipe of the connect it was set before (ROUTER, STREAM).
             pipe.routing_id = std::mem::take(&mut self.opts.connect_routing_id);
         }
         let early = pipe.peer_closed_early();
         let idx = self.pipes.insert(pipe);
         self.pattern.attach(&mut self.pipes, idx, &self.opts);
+        if self.opts.socket_type == ZMQ_STREAM && !preset {
+            // As libzmq, a STREAM socket's ZMQ_ROUTING_ID is the id it generated last: how a
+            // connecter learns its peer's id.
+            if let Some(p) = self.pipes.get(idx) {
+                self.opts.routing_id = p.routing_id.clone();
+            }
+        }
         if early && self.pipes.get(idx).is_some() && self.pipes.at(idx).peer_terminated() {
             self.pipes.mark_dead(idx);
         }

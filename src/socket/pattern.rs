@@ -93,6 +93,7 @@ patterns! {
     Req(super::req::Req),
     Rep(super::rep::Rep),
     Router(super::router::Router),
+    Stream(super::stream::Stream),
 }
 
 impl Pattern {
@@ -108,6 +109,7 @@ impl Pattern {
             ZMQ_REQ => Pattern::Req(Default::default()),
             ZMQ_REP => Pattern::Rep(Default::default()),
             ZMQ_ROUTER => Pattern::Router(Default::default()),
+            ZMQ_STREAM => Pattern::Stream(Default::default()),
             _ => return err(libc::EINVAL),
         })
     }
