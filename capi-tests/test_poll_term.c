@@ -277,6 +277,46 @@ static void test_proxy_steerable (void)
     TEST_OK (zmq_ctx_term (ctx));
 }
 
+static void test_proxy_single_socket (void)
+{
+    /*  One REP socket as both ends: an echo device (pyzmq's single-socket devices).  */
+    void *ctx = zmq_ctx_new ();
+    struct proxy_args p = {zmq_socket (ctx, ZMQ_REP), NULL, NULL, 0, 0};
+    p.be = p.fe;
+    TEST_OK (zmq_bind (p.fe, "inproc://echo"));
+    void *req = zmq_socket (ctx, ZMQ_REQ);
+    TEST_OK (zmq_connect (req, "inproc://echo"));
+    pthread_t t;
+    pthread_create (&t, NULL, run_proxy, &p);
+    char buf[8];
+    for (int i = 0; i < 3; i++) {
+        TEST_ASSERT (zmq_send (req, "hello", 5, 0) == 5);
+        TEST_ASSERT (zmq_recv (req, buf, sizeof buf, 0) == 5);
+        TEST_ASSERT (memcmp (buf, "hello", 5) == 0);
+    }
+    zmq_close (req);
+    TEST_OK (zmq_ctx_shutdown (ctx));
+    pthread_join (t, NULL);
+    zmq_close (p.fe);
+    TEST_OK (zmq_ctx_term (ctx));
+}
+
+static void test_inproc_close_linger0_keeps_sent (void *ctx)
+{
+    /*  libzmq: what an inproc socket sent stays readable after it closes, linger or not.  */
+    void *a = zmq_socket (ctx, ZMQ_PAIR);
+    void *b = zmq_socket (ctx, ZMQ_PAIR);
+    int zero = 0;
+    TEST_OK (zmq_setsockopt (a, ZMQ_LINGER, &zero, sizeof zero));
+    TEST_OK (zmq_bind (b, "inproc://linger0"));
+    TEST_OK (zmq_connect (a, "inproc://linger0"));
+    TEST_ASSERT (zmq_send (a, "abc", 3, 0) == 3);
+    TEST_OK (zmq_close (a));
+    char buf[4];
+    TEST_ASSERT (zmq_recv (b, buf, sizeof buf, ZMQ_DONTWAIT) == 3);
+    zmq_close (b);
+}
+
 int main (void)
 {
     test_setup (60);
@@ -285,11 +325,13 @@ int main (void)
     test_fd_events (ctx);
     test_eintr (ctx);
     test_many_sockets_under_traffic (ctx);
+    test_inproc_close_linger0_keeps_sent (ctx);
     TEST_OK (zmq_ctx_term (ctx));
     test_term_wakes_blocked ();
     test_term_waits_for_close ();
     test_max_sockets ();
     test_proxy ();
     test_proxy_steerable ();
+    test_proxy_single_socket ();
     return 0;
 }

@@ -97,7 +97,9 @@ fn proxy(fe: *mut c_void, be: *mut c_void, capture: *mut c_void, ctl: *mut c_voi
         if !paused {
             let fe_ev = events(fe)?;
             let be_ev = if be == fe { fe_ev } else { events(be)? };
-            if fe_ev & ZMQ_POLLIN as i32 != 0 && be_ev & ZMQ_POLLOUT as i32 != 0 {
+            // A single socket as both ends (a REP echo device) is not writable until it
+            // has read the request: libzmq forwards on input alone then.
+            if fe_ev & ZMQ_POLLIN as i32 != 0 && (be_ev & ZMQ_POLLOUT as i32 != 0 || be == fe) {
                 forward(fe, be, capture, &mut fs, &mut bs)?;
                 progressed = true;
             }

@@ -339,7 +339,9 @@ impl Socket {
         for idx in self.pipes.indices() {
             if self.pipes.at(idx).endpoint.as_deref() == Some(name) {
                 found = true;
-                let discard = self.opts.linger == 0;
+                // Messages already sent stay readable by an inproc peer whatever the linger, as in
+                // libzmq; sessions drop theirs on CloseEndpoint/CloseSocket per the linger.
+                let discard = false;
                 self.pipes.at(idx).terminate(discard);
                 self.pipes.mark_dead(idx);
             }
@@ -487,13 +489,13 @@ impl Socket {
 
     // ---- close ----
 
-    /// zmq_close: closes every pipe (peers may still read what we sent, unless linger is 0)
-    /// and leaves the context.
+    /// zmq_close: closes every pipe and leaves the context. An inproc peer may still read
+    /// what we sent, whatever the linger (as in libzmq); network sessions finish or drop
+    /// theirs per the linger (CloseSocket below).
     pub(crate) fn close(mut self) {
-        let discard = self.opts.linger == 0;
         for idx in self.pipes.indices() {
             if let Some(mut p) = self.pipes.remove(idx) {
-                p.terminate(discard);
+                p.terminate(false);
             }
         }
         for name in std::mem::take(&mut self.binds) {
