@@ -8,16 +8,16 @@
 
 pub mod capi;
 pub(crate) mod ctx;
-pub(crate) mod io;
 pub(crate) mod error;
+pub(crate) mod io;
 pub(crate) mod monitor;
 pub(crate) mod msg;
 pub(crate) mod options;
 pub(crate) mod pipe;
 pub(crate) mod session;
 pub(crate) mod socket;
-pub(crate) mod transport;
 pub(crate) mod timers;
+pub(crate) mod transport;
 pub(crate) mod util;
 pub(crate) mod ypipe;
 pub(crate) mod z85;

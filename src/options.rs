@@ -198,9 +198,7 @@ struct Built {
 
 impl Built {
     fn now() -> Built {
-        Built {
-            curve: crate::util::HAS.contains(&&b"curve"[..]),
-        }
+        Built { curve: crate::util::HAS.contains(&&b"curve"[..]) }
     }
 }
 
@@ -300,11 +298,7 @@ impl Options {
             rcvbuf: -1,
             tos: 0,
             // Subscribers drop pending subscriptions at close rather than wait.
-            linger: if is(&[ZMQ_SUB, ZMQ_XSUB, ZMQ_DISH]) {
-                0
-            } else {
-                -1
-            },
+            linger: if is(&[ZMQ_SUB, ZMQ_XSUB, ZMQ_DISH]) { 0 } else { -1 },
             reconnect_ivl: 100,
             reconnect_ivl_max: 0,
             backlog: 100,
@@ -456,11 +450,7 @@ impl Options {
             ZMQ_SOCKS_PROXY => self.socks_proxy = string_strict(value, usize::MAX)?,
             ZMQ_SOCKS_USERNAME | ZMQ_SOCKS_PASSWORD => {
                 // Here an empty buffer clears as NULL does.
-                let v = if len == 0 {
-                    Vec::new()
-                } else {
-                    string_strict(value, UCHAR_MAX)?
-                };
+                let v = if len == 0 { Vec::new() } else { string_strict(value, UCHAR_MAX)? };
                 if option == ZMQ_SOCKS_USERNAME {
                     self.socks_username = v;
                 } else {
@@ -552,9 +542,7 @@ impl Options {
                         if !key.starts_with(b"X-") || key.len() > UCHAR_MAX {
                             return err(EINVAL);
                         }
-                        self.metadata
-                            .entry(key.to_vec())
-                            .or_insert_with(|| val.to_vec());
+                        self.metadata.entry(key.to_vec()).or_insert_with(|| val.to_vec());
                     }
                     _ => return err(EINVAL),
                 }
@@ -679,17 +667,15 @@ impl Options {
             ZMQ_SOCKS_PASSWORD => put_string(buf, &self.socks_password),
             ZMQ_BINDTODEVICE => put_string(buf, &self.bindtodevice),
             ZMQ_MECHANISM => put_int(buf, self.mechanism),
-            ZMQ_PLAIN_SERVER => put_int(
-                buf,
-                c_int::from(self.as_server && self.mechanism == ZMQ_PLAIN),
-            ),
+            ZMQ_PLAIN_SERVER => {
+                put_int(buf, c_int::from(self.as_server && self.mechanism == ZMQ_PLAIN))
+            }
             ZMQ_PLAIN_USERNAME => put_string(buf, &self.plain_username),
             ZMQ_PLAIN_PASSWORD => put_string(buf, &self.plain_password),
             ZMQ_ZAP_DOMAIN => put_string(buf, &self.zap_domain),
-            ZMQ_CURVE_SERVER if built.curve => put_int(
-                buf,
-                c_int::from(self.as_server && self.mechanism == ZMQ_CURVE),
-            ),
+            ZMQ_CURVE_SERVER if built.curve => {
+                put_int(buf, c_int::from(self.as_server && self.mechanism == ZMQ_CURVE))
+            }
             ZMQ_CURVE_PUBLICKEY if built.curve => put_curve_key(buf, &self.curve_public_key),
             ZMQ_CURVE_SECRETKEY if built.curve => put_curve_key(buf, &self.curve_secret_key),
             ZMQ_CURVE_SERVERKEY if built.curve => put_curve_key(buf, &self.curve_server_key),
@@ -792,10 +778,7 @@ fn parse_tcp_accept_filter(text: &[u8], ipv6: bool) -> ZResult<TcpAcceptFilter> 
     if mask == Some("") {
         return err(EINVAL);
     }
-    let addr = addr
-        .strip_prefix('[')
-        .and_then(|a| a.strip_suffix(']'))
-        .unwrap_or(addr);
+    let addr = addr.strip_prefix('[').and_then(|a| a.strip_suffix(']')).unwrap_or(addr);
     let addr = match addr.rfind('%') {
         Some(at) => {
             if !zone_exists(&addr[at + 1..]) {
@@ -883,11 +866,7 @@ fn parse_inet_aton(s: &str) -> Option<Ipv4Addr> {
         if !digits.chars().all(|c| c.is_digit(radix)) {
             return None;
         }
-        nums.push(if digits.is_empty() {
-            0
-        } else {
-            u32::from_str_radix(digits, radix).ok()?
-        });
+        nums.push(if digits.is_empty() { 0 } else { u32::from_str_radix(digits, radix).ok()? });
     }
     let (last, head) = nums.split_last()?;
     if head.iter().any(|&n| n > 0xff) {
@@ -898,11 +877,7 @@ fn parse_inet_aton(s: &str) -> Option<Ipv4Addr> {
         return None;
     }
     let v = head.iter().fold(0u32, |acc, &n| (acc << 8) | n);
-    let v = if head.is_empty() {
-        *last
-    } else {
-        (v << tail_bits) | last
-    };
+    let v = if head.is_empty() { *last } else { (v << tail_bits) | last };
     Some(Ipv4Addr::from(v))
 }
 
@@ -1027,11 +1002,7 @@ mod tests {
     #[test]
     fn linger_defaults_to_zero_on_subscribers_only() {
         for t in ALL_TYPES {
-            let want = if [ZMQ_SUB, ZMQ_XSUB, ZMQ_DISH].contains(&t) {
-                0
-            } else {
-                -1
-            };
+            let want = if [ZMQ_SUB, ZMQ_XSUB, ZMQ_DISH].contains(&t) { 0 } else { -1 };
             assert_eq!(get_int(&Options::new(t), ZMQ_LINGER), want, "type {t}");
             assert_eq!(get_int(&Options::new(t), ZMQ_TYPE), t);
         }
@@ -1126,23 +1097,14 @@ mod tests {
     #[test]
     fn booleans_strict_and_relaxed() {
         let mut o = Options::new(ZMQ_DEALER);
-        for option in [
-            ZMQ_IMMEDIATE,
-            ZMQ_CONFLATE,
-            ZMQ_IPV6,
-            ZMQ_IPV4ONLY,
-            ZMQ_PLAIN_SERVER,
-        ] {
+        for option in [ZMQ_IMMEDIATE, ZMQ_CONFLATE, ZMQ_IPV6, ZMQ_IPV4ONLY, ZMQ_PLAIN_SERVER] {
             einval(o.set(option, &int(2)));
             einval(o.set(option, &int(-1)));
             assert_eq!(o.set(option, &int(1)), Ok(()));
         }
-        for option in [
-            ZMQ_INVERT_MATCHING,
-            ZMQ_ZAP_ENFORCE_DOMAIN,
-            ZMQ_LOOPBACK_FASTPATH,
-            ZMQ_MULTICAST_LOOP,
-        ] {
+        for option in
+            [ZMQ_INVERT_MATCHING, ZMQ_ZAP_ENFORCE_DOMAIN, ZMQ_LOOPBACK_FASTPATH, ZMQ_MULTICAST_LOOP]
+        {
             assert_eq!(o.set(option, &int(-1)), Ok(()));
             assert_eq!(get_int(&o, option), 1);
             assert_eq!(o.set(option, &int(0)), Ok(()));
@@ -1298,8 +1260,7 @@ mod tests {
 
         let mut with_nul = z85.to_vec();
         with_nul.push(0);
-        o.set_value(ZMQ_CURVE_SECRETKEY, Some(&with_nul), b)
-            .unwrap();
+        o.set_value(ZMQ_CURVE_SECRETKEY, Some(&with_nul), b).unwrap();
         assert_eq!(o.curve_secret_key, raw);
         *with_nul.last_mut().unwrap() = b'x';
         einval(o.set_value(ZMQ_CURVE_SECRETKEY, Some(&with_nul), b));
@@ -1307,8 +1268,7 @@ mod tests {
         let mut bad = *z85;
         bad[3] = b' ';
         einval(o.set_value(ZMQ_CURVE_SECRETKEY, Some(&bad), b));
-        o.set_value(ZMQ_CURVE_SECRETKEY, Some(&[7u8; 32]), b)
-            .unwrap();
+        o.set_value(ZMQ_CURVE_SECRETKEY, Some(&[7u8; 32]), b).unwrap();
         assert_eq!(o.curve_secret_key, [7u8; 32]);
 
         o.set_value(ZMQ_CURVE_SERVER, Some(&int(1)), b).unwrap();
@@ -1337,19 +1297,8 @@ mod tests {
         let mut o = Options::new(ZMQ_DEALER);
         o.set(ZMQ_METADATA, b"X-a:b").unwrap();
         o.set(ZMQ_METADATA, b"X-a:bc").unwrap();
-        assert_eq!(
-            o.metadata.get(&b"X-a"[..]).map(Vec::as_slice),
-            Some(&b"b"[..])
-        );
-        for bad in [
-            &b"X-a:"[..],
-            b"X-ab:",
-            b"Y-a:b",
-            b":abc",
-            b"x-a:bc",
-            b"X-ab",
-            b"",
-        ] {
+        assert_eq!(o.metadata.get(&b"X-a"[..]).map(Vec::as_slice), Some(&b"b"[..]));
+        for bad in [&b"X-a:"[..], b"X-ab:", b"Y-a:b", b":abc", b"x-a:bc", b"X-ab", b""] {
             einval(o.set(ZMQ_METADATA, bad));
         }
         einval(o.get(ZMQ_METADATA, &mut [0u8; 64]));
@@ -1404,10 +1353,7 @@ mod tests {
             (ZMQ_ROUTER_RAW, &[ZMQ_ROUTER, ZMQ_REP]),
             (ZMQ_ROUTER_HANDOVER, &[ZMQ_ROUTER, ZMQ_REP]),
             (ZMQ_ROUTER_NOTIFY, &[ZMQ_ROUTER, ZMQ_REP]),
-            (
-                ZMQ_PROBE_ROUTER,
-                &[ZMQ_ROUTER, ZMQ_REP, ZMQ_DEALER, ZMQ_REQ],
-            ),
+            (ZMQ_PROBE_ROUTER, &[ZMQ_ROUTER, ZMQ_REP, ZMQ_DEALER, ZMQ_REQ]),
             (ZMQ_REQ_CORRELATE, &[ZMQ_REQ]),
             (ZMQ_REQ_RELAXED, &[ZMQ_REQ]),
             (ZMQ_STREAM_NOTIFY, &[ZMQ_STREAM]),
@@ -1435,19 +1381,12 @@ mod tests {
             }
         }
         for (option, accepted) in [
-            (
-                ZMQ_CONNECT_ROUTING_ID,
-                &[ZMQ_ROUTER, ZMQ_REP, ZMQ_STREAM][..],
-            ),
+            (ZMQ_CONNECT_ROUTING_ID, &[ZMQ_ROUTER, ZMQ_REP, ZMQ_STREAM][..]),
             (ZMQ_XPUB_WELCOME_MSG, &[ZMQ_XPUB, ZMQ_PUB][..]),
         ] {
             for t in ALL_TYPES {
                 let r = Options::new(t).set(option, b"ab");
-                assert_eq!(
-                    r.is_ok(),
-                    accepted.contains(&t),
-                    "option {option} on type {t}"
-                );
+                assert_eq!(r.is_ok(), accepted.contains(&t), "option {option} on type {t}");
             }
         }
         // Every type can read ROUTER_NOTIFY and INVERT_MATCHING and set the latter.
@@ -1466,11 +1405,7 @@ mod tests {
         einval(r.set(ZMQ_ROUTER_MANDATORY, &int(-1)));
         einval(r.set(ZMQ_ROUTER_MANDATORY, &1i64.to_ne_bytes()));
         einval(r.set(ZMQ_ROUTER_NOTIFY, &int(4)));
-        r.set(
-            ZMQ_ROUTER_NOTIFY,
-            &int(ZMQ_NOTIFY_CONNECT | ZMQ_NOTIFY_DISCONNECT),
-        )
-        .unwrap();
+        r.set(ZMQ_ROUTER_NOTIFY, &int(ZMQ_NOTIFY_CONNECT | ZMQ_NOTIFY_DISCONNECT)).unwrap();
         assert_eq!(get_int(&r, ZMQ_ROUTER_NOTIFY), 3);
         assert!(r.recv_routing_id && !r.raw_socket);
         r.set(ZMQ_ROUTER_RAW, &int(7)).unwrap();
@@ -1523,13 +1458,7 @@ mod tests {
     #[test]
     fn tcp_accept_filters() {
         let mut o = Options::new(ZMQ_DEALER);
-        for ok in [
-            &b"127.0.0.1"[..],
-            b"10.0.0.0/8",
-            b"10.0.0.0/0",
-            b"10.0.0.0/8x",
-            b"10.1",
-        ] {
+        for ok in [&b"127.0.0.1"[..], b"10.0.0.0/8", b"10.0.0.0/0", b"10.0.0.0/8x", b"10.1"] {
             assert_eq!(o.set(ZMQ_TCP_ACCEPT_FILTER, ok), Ok(()), "{ok:?}");
         }
         for bad in [
@@ -1551,30 +1480,16 @@ mod tests {
             einval(o.set(ZMQ_TCP_ACCEPT_FILTER, bad));
         }
         assert_eq!(o.tcp_accept_filters.len(), 5);
-        assert_eq!(
-            o.tcp_accept_filters[4].addr,
-            "10.0.0.1".parse::<IpAddr>().unwrap()
-        );
+        assert_eq!(o.tcp_accept_filters[4].addr, "10.0.0.1".parse::<IpAddr>().unwrap());
         o.set_null(ZMQ_TCP_ACCEPT_FILTER).unwrap();
         assert!(o.tcp_accept_filters.is_empty());
 
         o.set(ZMQ_IPV6, &int(1)).unwrap();
-        for ok in [
-            &b"::1"[..],
-            b"::1/128",
-            b"[::1]",
-            b"127.0.0.1/33",
-            b"fe80::1%lo",
-            b"fe80::1%3",
-        ] {
+        for ok in [&b"::1"[..], b"::1/128", b"[::1]", b"127.0.0.1/33", b"fe80::1%lo", b"fe80::1%3"]
+        {
             assert_eq!(o.set(ZMQ_TCP_ACCEPT_FILTER, ok), Ok(()), "{ok:?}");
         }
-        for bad in [
-            &b"::1/129"[..],
-            b"fe80::1%",
-            b"fe80::1%0",
-            b"fe80::1%no-such-if0",
-        ] {
+        for bad in [&b"::1/129"[..], b"fe80::1%", b"fe80::1%0", b"fe80::1%no-such-if0"] {
             einval(o.set(ZMQ_TCP_ACCEPT_FILTER, bad));
         }
         let mapped = &o.tcp_accept_filters[3];

@@ -134,7 +134,8 @@ pub(crate) fn pipe_pair(
         (r_ba, d_ba.clone()),
         PeerRef { mailbox: cell_b.clone(), id: id_b },
     );
-    let b = Pipe::new(id_b, cell_b, (w_ba, d_ba), (r_ab, d_ab), PeerRef { mailbox: cell_a, id: id_a });
+    let b =
+        Pipe::new(id_b, cell_b, (w_ba, d_ba), (r_ab, d_ab), PeerRef { mailbox: cell_a, id: id_a });
     (a, b)
 }
 

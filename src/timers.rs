@@ -71,14 +71,7 @@ impl<T: Clone> Timers<T> {
         }
         self.last_id = id;
         let interval = u64::try_from(interval).unwrap_or(u64::MAX);
-        self.timers.insert(
-            id,
-            Timer {
-                interval,
-                slot: (0, 0),
-                payload,
-            },
-        );
+        self.timers.insert(id, Timer { interval, slot: (0, 0), payload });
         self.schedule(id, now.saturating_add(interval));
         id
     }
@@ -116,18 +109,12 @@ impl<T: Clone> Timers<T> {
     /// Milliseconds from `now` until the next timer is due (0 if one is overdue), or None
     /// when there are no timers.
     pub(crate) fn timeout(&self, now: u64) -> Option<u64> {
-        self.order
-            .keys()
-            .next()
-            .map(|&(due, _)| due.saturating_sub(now))
+        self.order.keys().next().map(|&(due, _)| due.saturating_sub(now))
     }
 
     /// The ids due at `now`, in firing order.
     pub(crate) fn due(&self, now: u64) -> Vec<i32> {
-        self.order
-            .range(..(now.saturating_add(1), 0))
-            .map(|(_, &id)| id)
-            .collect()
+        self.order.range(..(now.saturating_add(1), 0)).map(|(_, &id)| id).collect()
     }
 
     /// If timer `id` still exists and is still due at `now`, schedules its next run at

@@ -176,9 +176,9 @@ mod tests {
 
     #[test]
     fn bad_characters() {
-        for bad in [
-            b' ', b'"', b'\'', b',', b';', b'\\', b'_', b'`', b'|', b'~', 0, 0x7f, 0x80, 0xff,
-        ] {
+        for bad in
+            [b' ', b'"', b'\'', b',', b';', b'\\', b'_', b'`', b'|', b'~', 0, 0x7f, 0x80, 0xff]
+        {
             let mut text = *b"HelloWorld";
             text[7] = bad;
             assert_eq!(decode(&text), Err(Z85Error::Char), "byte {bad:#x}");

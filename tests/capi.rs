@@ -149,5 +149,10 @@ fn capi_tests() {
         }
     });
     let failures = failures.into_inner().unwrap();
-    assert!(failures.is_empty(), "{} of {} C tests failed: {failures:?}", failures.len(), srcs.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} C tests failed: {failures:?}",
+        failures.len(),
+        srcs.len()
+    );
 }

@@ -36,8 +36,16 @@ static SCENARIOS: &[Scenario] = &[
     // 20000 numbered messages of 0..1003 bytes, in order, each checked.
     Pair { name: "push-pull", a: "pull count=20000", b: "push count=20000" },
     // 16 MiB bodies.
-    Pair { name: "large-dealer-router", a: "client type=dealer payload=large", b: "echo type=router" },
-    Pair { name: "large-push-pull", a: "pull count=4 size=16777216", b: "push count=4 size=16777216" },
+    Pair {
+        name: "large-dealer-router",
+        a: "client type=dealer payload=large",
+        b: "echo type=router",
+    },
+    Pair {
+        name: "large-push-pull",
+        a: "pull count=4 size=16777216",
+        b: "push count=4 size=16777216",
+    },
     // Heartbeats set on one end: PING every 100 ms, drop after 400 ms without a reply, TTL
     // 500 ms. 1.2 s of silence, then a round trip; nobody reconnects, so a link dropped for
     // a missing PING or PONG fails it. On tcp the client also counts the bytes that arrived
@@ -218,7 +226,9 @@ impl Side {
         let mut cmd = Command::new(&self.exe);
         cmd.env_remove("LD_PRELOAD");
         match &self.lib_dir {
-            Some(dir) => cmd.env("LD_LIBRARY_PATH", dir).env("FERROZMQ_LIB", dir.join("libzmq.so.5")),
+            Some(dir) => {
+                cmd.env("LD_LIBRARY_PATH", dir).env("FERROZMQ_LIB", dir.join("libzmq.so.5"))
+            }
             None => cmd.env_remove("LD_LIBRARY_PATH").env_remove("FERROZMQ_LIB"),
         };
         cmd
@@ -295,7 +305,8 @@ impl Transport {
             Transport::Tcp => ("tcp://127.0.0.1:*".into(), None),
             Transport::Ipc => {
                 let n = N.fetch_add(1, Ordering::Relaxed);
-                let path = PathBuf::from(format!("/tmp/ferrozmq-interop-{}-{n}.ipc", std::process::id()));
+                let path =
+                    PathBuf::from(format!("/tmp/ferrozmq-interop-{}-{n}.ipc", std::process::id()));
                 let _ = std::fs::remove_file(&path);
                 (format!("ipc://{}", path.display()), Some(path))
             }
@@ -415,7 +426,10 @@ impl<'a> Run<'a> {
                 .filter(|p| !p.killed && p.status.is_none())
                 .map(|p| p.label.as_str())
                 .collect();
-            return Err(format!("timed out after {RUN_TIMEOUT:?} waiting for {}", waiting.join(", ")));
+            return Err(format!(
+                "timed out after {RUN_TIMEOUT:?} waiting for {}",
+                waiting.join(", ")
+            ));
         }
         Ok(())
     }
@@ -546,9 +560,16 @@ impl Job {
         let mut run = Run::new(sides);
         let result = match self.scenario {
             Pair { a, b, .. } => self.pair(&mut run, a, b, &endpoint),
-            Restart { survivor, survivor_binds, victim, restarted, trigger, poke, .. } => {
-                restart(&mut run, survivor, *survivor_binds, victim, restarted, *trigger, *poke, &endpoint)
-            }
+            Restart { survivor, survivor_binds, victim, restarted, trigger, poke, .. } => restart(
+                &mut run,
+                survivor,
+                *survivor_binds,
+                victim,
+                restarted,
+                *trigger,
+                *poke,
+                &endpoint,
+            ),
         };
         let logs = run.stop();
         if let Some(path) = ipc_path {
@@ -629,7 +650,8 @@ fn interop() {
     let sides = Sides { ours, system };
     for side in [&sides.ours, &sides.system] {
         let o = side.command().arg("version").output().unwrap();
-        let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
         assert!(o.status.success(), "{} side fails its library check:\n{text}", side.name);
         eprint!("interop: {text}");
     }
@@ -667,7 +689,8 @@ fn interop() {
 
     // Runs are mostly waiting (heartbeat idles, restarts), so a few at once even on 2 cores.
     let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<Result<(), String>>>> = all.iter().map(|_| Mutex::new(None)).collect();
+    let results: Vec<Mutex<Option<Result<(), String>>>> =
+        all.iter().map(|_| Mutex::new(None)).collect();
     let started = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..jobs.max(1) {
@@ -677,9 +700,17 @@ fn interop() {
                 let t = Instant::now();
                 let result = job.run(&sides);
                 match &result {
-                    Ok(()) => eprintln!("ok   {} ({:.2}s)", job.describe(&sides), t.elapsed().as_secs_f64()),
+                    Ok(()) => eprintln!(
+                        "ok   {} ({:.2}s)",
+                        job.describe(&sides),
+                        t.elapsed().as_secs_f64()
+                    ),
                     Err(e) => {
-                        eprintln!("FAIL {} ({:.2}s)\n  {e}", job.describe(&sides), t.elapsed().as_secs_f64())
+                        eprintln!(
+                            "FAIL {} ({:.2}s)\n  {e}",
+                            job.describe(&sides),
+                            t.elapsed().as_secs_f64()
+                        )
                     }
                 }
                 *results[i].lock().unwrap() = Some(result);
@@ -696,7 +727,8 @@ fn interop() {
     );
     let mut failed = Vec::new();
     for scenario in SCENARIOS {
-        let runs: Vec<usize> = (0..all.len()).filter(|&i| std::ptr::eq(all[i].scenario, scenario)).collect();
+        let runs: Vec<usize> =
+            (0..all.len()).filter(|&i| std::ptr::eq(all[i].scenario, scenario)).collect();
         if runs.is_empty() {
             continue;
         }

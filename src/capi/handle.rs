@@ -74,8 +74,7 @@ impl<T: 'static> Registry<T> {
         }
         // SAFETY: per the contract, h points at a never-freed Slot<T>.
         let slot = unsafe { &*(h as *const Slot<T>) };
-        if slot.tag.compare_exchange(self.tag, DEAD, Ordering::AcqRel, Ordering::Acquire).is_err()
-        {
+        if slot.tag.compare_exchange(self.tag, DEAD, Ordering::AcqRel, Ordering::Acquire).is_err() {
             return None;
         }
         let p = slot.obj.swap(std::ptr::null_mut(), Ordering::AcqRel);

@@ -61,8 +61,14 @@ fn control(ctl: *mut c_void, paused: &mut bool, fe: &Stats, be: &Stats) -> ZResu
         b"TERMINATE" => return Ok(false),
         b"STATISTICS" => {
             let vals = [
-                fe.msg_in, fe.bytes_in, fe.msg_out, fe.bytes_out, be.msg_in, be.bytes_in,
-                be.msg_out, be.bytes_out,
+                fe.msg_in,
+                fe.bytes_in,
+                fe.msg_out,
+                fe.bytes_out,
+                be.msg_in,
+                be.bytes_in,
+                be.msg_out,
+                be.bytes_out,
             ];
             let sock = socket_of(ctl)?;
             for (i, v) in vals.iter().enumerate() {
@@ -136,7 +142,11 @@ fn wait(fe: *mut c_void, be: *mut c_void, ctl: *mut c_void, paused: bool) -> ZRe
 
 /// Runs until the context terminates: always returns -1 (ETERM, or EINTR on a signal).
 #[no_mangle]
-pub extern "C" fn zmq_proxy(frontend: *mut c_void, backend: *mut c_void, capture: *mut c_void) -> c_int {
+pub extern "C" fn zmq_proxy(
+    frontend: *mut c_void,
+    backend: *mut c_void,
+    capture: *mut c_void,
+) -> c_int {
     guard_int(|| {
         proxy(frontend, backend, capture, std::ptr::null_mut())?;
         Ok(0)

@@ -171,7 +171,12 @@ fn send_owned(s: *mut c_void, msg: Msg, flags: c_int) -> ZResult<c_int> {
 /// # Safety
 /// `buf` points to `len` readable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_send(s: *mut c_void, buf: *const c_void, len: usize, flags: c_int) -> c_int {
+pub unsafe extern "C" fn zmq_send(
+    s: *mut c_void,
+    buf: *const c_void,
+    len: usize,
+    flags: c_int,
+) -> c_int {
     guard_int(|| {
         socket_of(s)?;
         if buf.is_null() && len != 0 {
@@ -209,7 +214,12 @@ pub unsafe extern "C" fn zmq_send_const(
 /// # Safety
 /// `buf` points to `len` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_recv(s: *mut c_void, buf: *mut c_void, len: usize, flags: c_int) -> c_int {
+pub unsafe extern "C" fn zmq_recv(
+    s: *mut c_void,
+    buf: *mut c_void,
+    len: usize,
+    flags: c_int,
+) -> c_int {
     guard_int(|| {
         let sock = socket_of(s)?;
         if buf.is_null() && len != 0 {
@@ -290,7 +300,12 @@ pub unsafe extern "C" fn zmq_recvmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags:
 /// # Safety
 /// `iov` points to `count` iovecs, each describing readable memory.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_sendiov(s: *mut c_void, iov: *mut libc::iovec, count: usize, flags: c_int) -> c_int {
+pub unsafe extern "C" fn zmq_sendiov(
+    s: *mut c_void,
+    iov: *mut libc::iovec,
+    count: usize,
+    flags: c_int,
+) -> c_int {
     guard_int(|| {
         let sock = socket_of(s)?;
         if count == 0 || iov.is_null() {
@@ -306,8 +321,11 @@ pub unsafe extern "C" fn zmq_sendiov(s: *mut c_void, iov: *mut libc::iovec, coun
                 unsafe { std::slice::from_raw_parts(v.iov_base as *const u8, v.iov_len) }
             };
             let more = if i + 1 < count { crate::capi::consts::ZMQ_SNDMORE } else { 0 };
-            sock.send(Msg::try_from_slice(data)?, (flags & !crate::capi::consts::ZMQ_SNDMORE) | more)
-                .map_err(|(e, _)| e)?;
+            sock.send(
+                Msg::try_from_slice(data)?,
+                (flags & !crate::capi::consts::ZMQ_SNDMORE) | more,
+            )
+            .map_err(|(e, _)| e)?;
         }
         Ok(count as c_int)
     })
@@ -319,7 +337,12 @@ pub unsafe extern "C" fn zmq_sendiov(s: *mut c_void, iov: *mut libc::iovec, coun
 /// # Safety
 /// `iov` points to `*count` writable iovecs.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_recviov(s: *mut c_void, iov: *mut libc::iovec, count: *mut usize, flags: c_int) -> c_int {
+pub unsafe extern "C" fn zmq_recviov(
+    s: *mut c_void,
+    iov: *mut libc::iovec,
+    count: *mut usize,
+    flags: c_int,
+) -> c_int {
     guard_int(|| {
         let sock = socket_of(s)?;
         if count.is_null() || iov.is_null() {
@@ -357,7 +380,13 @@ pub unsafe extern "C" fn zmq_recviov(s: *mut c_void, iov: *mut libc::iovec, coun
 
 /// Starts (or with a NULL address stops) monitoring a socket: events arrive on a socket of
 /// `type_` bound to the inproc `addr`, in format `version`.
-fn monitor(s: *mut c_void, addr: *const c_char, events: u64, version: c_int, type_: c_int) -> c_int {
+fn monitor(
+    s: *mut c_void,
+    addr: *const c_char,
+    events: u64,
+    version: c_int,
+    type_: c_int,
+) -> c_int {
     guard_int(|| {
         let sock = socket_of(s)?;
         if sock.is_ctx_terminated() {
@@ -399,7 +428,11 @@ fn monitor(s: *mut c_void, addr: *const c_char, events: u64, version: c_int, typ
 /// # Safety
 /// `addr` is NULL or a NUL-terminated string.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_socket_monitor(s: *mut c_void, addr: *const c_char, events: c_int) -> c_int {
+pub unsafe extern "C" fn zmq_socket_monitor(
+    s: *mut c_void,
+    addr: *const c_char,
+    events: c_int,
+) -> c_int {
     monitor(s, addr, events as u32 as u64, 1, crate::capi::consts::ZMQ_PAIR)
 }
 

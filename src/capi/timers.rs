@@ -60,9 +60,7 @@ unsafe fn set_of(h: *mut c_void) -> ZResult<Set> {
 /// A new, empty timer set.
 #[no_mangle]
 pub extern "C" fn zmq_timers_new() -> *mut c_void {
-    guard(std::ptr::null_mut(), || {
-        Ok(TIMERS.insert(Box::new(Arc::new(Mutex::new(Timers::new())))))
-    })
+    guard(std::ptr::null_mut(), || Ok(TIMERS.insert(Box::new(Arc::new(Mutex::new(Timers::new()))))))
 }
 
 /// Destroys `*timers_p` and sets it to NULL; EFAULT if it is not a live timer set.
@@ -108,14 +106,7 @@ pub unsafe extern "C" fn zmq_timers_add(
         };
         let mut t = set.lock();
         let now = t.now();
-        Ok(t.add(
-            now,
-            interval,
-            Handler {
-                func,
-                arg: arg as usize,
-            },
-        ))
+        Ok(t.add(now, interval, Handler { func, arg: arg as usize }))
     })
 }
 

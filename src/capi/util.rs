@@ -202,9 +202,7 @@ pub unsafe extern "C" fn zmq_atomic_counter_destroy(counter_p: *mut *mut c_void)
 /// Starts a stopwatch.
 #[no_mangle]
 pub extern "C" fn zmq_stopwatch_start() -> *mut c_void {
-    guard(std::ptr::null_mut(), || {
-        Ok(STOPWATCHES.insert(Box::new(Stopwatch::start())))
-    })
+    guard(std::ptr::null_mut(), || Ok(STOPWATCHES.insert(Box::new(Stopwatch::start()))))
 }
 
 /// Microseconds since the stopwatch started; 0 with EFAULT for a bad handle.
@@ -241,10 +239,7 @@ pub extern "C" fn zmq_sleep(seconds: c_int) {
     if seconds <= 0 {
         return;
     }
-    let ts = libc::timespec {
-        tv_sec: libc::time_t::from(seconds),
-        tv_nsec: 0,
-    };
+    let ts = libc::timespec { tv_sec: libc::time_t::from(seconds), tv_nsec: 0 };
     // SAFETY: ts is a valid timespec; the remainder pointer may be NULL.
     unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
 }

@@ -125,7 +125,8 @@ impl Mailbox {
                         .min(i32::MAX as i64) as i32
                 }
             };
-            let mut pfd = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            let mut pfd =
+                libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
             // SAFETY: one valid pollfd.
             let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
             if rc > 0 {

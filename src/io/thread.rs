@@ -101,7 +101,8 @@ impl Reactor {
         let mut events = Events::with_capacity(256);
         let mut cmds = Vec::new();
         while !self.stop {
-            let timeout = self.timers.first().map(|t| t.0.saturating_duration_since(Instant::now()));
+            let timeout =
+                self.timers.first().map(|t| t.0.saturating_duration_since(Instant::now()));
             // Round up so a timer is never polled for just before it is due.
             let timeout = timeout.map(|d| d + Duration::from_micros(999));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
@@ -116,7 +117,11 @@ impl Reactor {
                 let slot = ev.token().0;
                 self.with_object(slot, |obj, ctl| match obj {
                     Object::Listener(l) => l.ready(ctl),
-                    Object::Conn(c) => c.ready(ctl, ev.is_readable() || ev.is_read_closed(), ev.is_writable() || ev.is_error()),
+                    Object::Conn(c) => c.ready(
+                        ctl,
+                        ev.is_readable() || ev.is_read_closed(),
+                        ev.is_writable() || ev.is_error(),
+                    ),
                 });
             }
             // Commands after I/O events: the mailbox is drained every loop (its eventfd is
@@ -149,7 +154,9 @@ impl Reactor {
                     }
                 });
             }
-            Command::ActivateRead { pipe } | Command::ActivateWrite { pipe } | Command::PipeTerm { pipe } => {
+            Command::ActivateRead { pipe }
+            | Command::ActivateWrite { pipe }
+            | Command::PipeTerm { pipe } => {
                 if let Some(&slot) = self.by_pipe.get(&pipe) {
                     self.with_object(slot, |obj, ctl| match obj {
                         Object::Conn(c) => c.pipe_command(ctl, cmd),

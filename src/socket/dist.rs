@@ -134,9 +134,7 @@ impl Dist {
     /// True if every selected pipe can take a message now (XPUB_NODROP). A full pipe
     /// stays selected and asks its reader for an ActivateWrite.
     pub(crate) fn check_hwm(&self, pipes: &mut Pipes) -> bool {
-        self.pipes[..self.matching]
-            .iter()
-            .all(|&idx| pipes.at(idx).check_write())
+        self.pipes[..self.matching].iter().all(|&idx| pipes.at(idx).check_write())
     }
 
     /// Sends one part to the selected pipes; a pipe that refuses it (HWM, peer gone) drops
@@ -205,11 +203,7 @@ mod tests {
     }
 
     fn rig(n: usize, hwm: usize) -> Rig {
-        let mut r = Rig {
-            pipes: Pipes::default(),
-            far: Vec::new(),
-            idx: Vec::new(),
-        };
+        let mut r = Rig { pipes: Pipes::default(), far: Vec::new(), idx: Vec::new() };
         for _ in 0..n {
             let (near, far) = pipe_pair(None, None, hwm, hwm);
             r.idx.push(r.pipes.insert(near));
@@ -359,10 +353,7 @@ mod tests {
         d.terminated(r.idx[2]);
         check_regions(&d);
         assert!(!d.has_pipe(r.idx[2]));
-        assert_eq!(
-            (d.matching, d.active, d.eligible, d.pipes.len()),
-            (1, 4, 4, 4)
-        );
+        assert_eq!((d.matching, d.active, d.eligible, d.pipes.len()), (1, 4, 4, 4));
         d.send_to_matching(&mut r.pipes, part(b"x", false));
         d.unmatch();
         assert_eq!(drain(&mut r.far[4]).len(), 1);
@@ -383,8 +374,6 @@ mod tests {
         d.send_to_all(&mut r.pipes, Msg::from_vec(body.clone()));
         let got: Vec<Msg> = r.far.iter_mut().map(|f| f.read().unwrap()).collect();
         let ptr = got[0].data().as_ptr();
-        assert!(got
-            .iter()
-            .all(|m| m.data() == &body[..] && m.data().as_ptr() == ptr));
+        assert!(got.iter().all(|m| m.data() == &body[..] && m.data().as_ptr() == ptr));
     }
 }

@@ -50,7 +50,11 @@ impl LoadBalancer {
     }
 
     /// Sends one part; on failure the message comes back (EAGAIN: no pipe can take it).
-    pub(crate) fn send(&mut self, pipes: &mut Pipes, msg: Msg) -> Result<Option<PipeIdx>, (Errno, Msg)> {
+    pub(crate) fn send(
+        &mut self,
+        pipes: &mut Pipes,
+        msg: Msg,
+    ) -> Result<Option<PipeIdx>, (Errno, Msg)> {
         let more = msg.more();
         if self.dropping {
             self.more = more;

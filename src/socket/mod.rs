@@ -24,9 +24,9 @@ use crate::ctx::Ctx;
 use crate::error::{err, Errno, ZResult, ETERM};
 use crate::io::command::Command;
 use crate::io::mailbox::{deadline_after, Mailbox};
+use crate::monitor::MonitorSlot;
 use crate::msg::Msg;
 use crate::pipe::Pipe;
-use crate::monitor::MonitorSlot;
 use crate::session::{SocketToken, Target};
 use crate::transport::net::NetEndpoint;
 use crate::transport::{self, Endpoint};
@@ -151,7 +151,10 @@ impl Socket {
             }
             Command::Stop => self.ctx_terminated = true,
             // I/O-thread commands never reach a socket.
-            Command::Listen(_) | Command::Connect(_) | Command::CloseEndpoint { .. } | Command::CloseSocket { .. } => {}
+            Command::Listen(_)
+            | Command::Connect(_)
+            | Command::CloseEndpoint { .. }
+            | Command::CloseSocket { .. } => {}
         }
     }
 
@@ -171,7 +174,12 @@ impl Socket {
 
     /// Adopts one end of a pipe: commands for it come to our mailbox; the peer gets our
     /// routing id first if it wants one.
-    pub(crate) fn attach_pipe(&mut self, mut pipe: Pipe, send_routing_id: bool, endpoint: Option<String>) {
+    pub(crate) fn attach_pipe(
+        &mut self,
+        mut pipe: Pipe,
+        send_routing_id: bool,
+        endpoint: Option<String>,
+    ) {
         pipe.attach_to(self.mailbox.clone());
         if endpoint.is_some() {
             pipe.endpoint = endpoint;
@@ -256,7 +264,11 @@ impl Socket {
         };
         self.net.retain(|e| e.key() != key);
         for io in self.ctx.io_mailboxes() {
-            io.send(Command::CloseEndpoint { socket_id: self.id, endpoint: key.clone(), linger: self.opts.linger });
+            io.send(Command::CloseEndpoint {
+                socket_id: self.id,
+                endpoint: key.clone(),
+                linger: self.opts.linger,
+            });
         }
         // Connections and their pipes carry the same key: the connect string, or the
         // resolved endpoint of the listener that accepted them.
@@ -278,7 +290,9 @@ impl Socket {
             Endpoint::Tcp(a) => {
                 transport::tcp::validate_connect(&a)?;
                 let target = match a.split_once(';') {
-                    Some((src, dst)) => Target::Tcp { addr: dst.to_string(), source: Some(src.to_string()) },
+                    Some((src, dst)) => {
+                        Target::Tcp { addr: dst.to_string(), source: Some(src.to_string()) }
+                    }
                     None => Target::Tcp { addr: a.clone(), source: None },
                 };
                 self.connecting = true;
@@ -368,8 +382,11 @@ impl Socket {
         loop {
             match result {
                 Ok(()) => return Ok(()),
-                Err((Errno(libc::EAGAIN), m)) if flags & ZMQ_DONTWAIT == 0 && self.opts.sndtimeo != 0 => {
-                    let d = *deadline.get_or_insert_with(|| deadline_after(self.opts.sndtimeo as i64));
+                Err((Errno(libc::EAGAIN), m))
+                    if flags & ZMQ_DONTWAIT == 0 && self.opts.sndtimeo != 0 =>
+                {
+                    let d =
+                        *deadline.get_or_insert_with(|| deadline_after(self.opts.sndtimeo as i64));
                     if let Err(e) = self.mailbox.wait(d) {
                         return Err((e, m));
                     }
@@ -397,8 +414,11 @@ impl Socket {
                     self.rcvmore = msg.more();
                     return Ok(msg);
                 }
-                Err(Errno(libc::EAGAIN)) if flags & ZMQ_DONTWAIT == 0 && self.opts.rcvtimeo != 0 => {
-                    let d = *deadline.get_or_insert_with(|| deadline_after(self.opts.rcvtimeo as i64));
+                Err(Errno(libc::EAGAIN))
+                    if flags & ZMQ_DONTWAIT == 0 && self.opts.rcvtimeo != 0 =>
+                {
+                    let d =
+                        *deadline.get_or_insert_with(|| deadline_after(self.opts.rcvtimeo as i64));
                     self.mailbox.wait(d)?;
                     self.process_commands()?;
                     result = self.pattern.recv(&mut self.pipes, &self.opts);

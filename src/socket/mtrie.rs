@@ -47,19 +47,17 @@ impl MTrie {
 
     /// Unsubscribes `pipe` from `prefix`.
     pub(crate) fn rm(&mut self, prefix: &[u8], pipe: PipeIdx) -> RmResult {
-        let r = self
-            .tree
-            .update(prefix, |set| match set.binary_search(&pipe) {
-                Err(_) => (RmResult::NotFound, true),
-                Ok(pos) => {
-                    set.remove(pos);
-                    if set.is_empty() {
-                        (RmResult::LastValueRemoved, false)
-                    } else {
-                        (RmResult::ValuesRemain, true)
-                    }
+        let r = self.tree.update(prefix, |set| match set.binary_search(&pipe) {
+            Err(_) => (RmResult::NotFound, true),
+            Ok(pos) => {
+                set.remove(pos);
+                if set.is_empty() {
+                    (RmResult::LastValueRemoved, false)
+                } else {
+                    (RmResult::ValuesRemain, true)
                 }
-            });
+            }
+        });
         let r = r.unwrap_or(RmResult::NotFound);
         if r != RmResult::NotFound {
             *self.count(pipe) -= 1;
@@ -161,14 +159,7 @@ mod tests {
         m.add(b"", 1);
         let mut seen = Vec::new();
         m.rm_pipe(1, |p, last| seen.push((p.to_vec(), last)));
-        assert_eq!(
-            seen,
-            [
-                (b"".to_vec(), true),
-                (b"a".to_vec(), false),
-                (b"b".to_vec(), true)
-            ]
-        );
+        assert_eq!(seen, [(b"".to_vec(), true), (b"a".to_vec(), false), (b"b".to_vec(), true)]);
         assert_eq!(matched(&m, b"abc"), [2]);
         assert_eq!(m.num_prefixes(), 1);
         // A pipe with nothing subscribed, known or not, is a no-op.

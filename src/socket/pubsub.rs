@@ -134,20 +134,13 @@ impl XPub {
     fn process_in(&mut self, idx: PipeIdx, id: PipeId, mut msg: Msg) {
         let first = !self.more_recv;
         self.more_recv = msg.more();
-        let kind = if first || self.process_subscribe {
-            sub_kind(&msg)
-        } else {
-            None
-        };
+        let kind = if first || self.process_subscribe { sub_kind(&msg) } else { None };
         if first {
             self.process_subscribe = !self.cfg.only_first || kind.is_some();
         }
         let Some(subscribe) = kind else {
             if !self.is_pub {
-                self.pending.push_back(Pending {
-                    msg,
-                    origin: Origin::User,
-                });
+                self.pending.push_back(Pending { msg, origin: Origin::User });
             }
             return;
         };
@@ -171,11 +164,7 @@ impl XPub {
         }
         // Delivered as a single part whatever came around it.
         msg.reset_flags(Msg::MORE);
-        let origin = if self.cfg.manual {
-            Origin::Pipe(id)
-        } else {
-            Origin::User
-        };
+        let origin = if self.cfg.manual { Origin::Pipe(id) } else { Origin::User };
         self.pending.push_back(Pending { msg, origin });
     }
 }
@@ -200,9 +189,7 @@ impl Behaviour for XPub {
             // The first part picks the pipes; the rest of the message follows it.
             self.dist.unmatch();
             let dist = &mut self.dist;
-            let target = self
-                .last_pipe
-                .filter(|_| self.cfg.manual && self.cfg.manual_last_value);
+            let target = self.last_pipe.filter(|_| self.cfg.manual && self.cfg.manual_last_value);
             if let Some(last) = target {
                 // XPUB_MANUAL_LAST_VALUE: the first message after a manual subscription
                 // goes to the new subscriber only.
@@ -270,10 +257,7 @@ impl Behaviour for XPub {
         let (pending, is_pub) = (&mut self.pending, self.is_pub);
         let mut unsubscribe = |topic: &[u8], origin| {
             if !is_pub {
-                pending.push_back(Pending {
-                    msg: sub_msg(false, topic),
-                    origin,
-                });
+                pending.push_back(Pending { msg: sub_msg(false, topic), origin });
             }
         };
         if self.cfg.manual {

@@ -192,11 +192,8 @@ impl Behaviour for Router {
                         if pipe.check_write() {
                             self.current_out = Some(idx);
                         } else if opts.router_mandatory {
-                            let e = if pipe.peer_gone() {
-                                libc::EHOSTUNREACH
-                            } else {
-                                libc::EAGAIN
-                            };
+                            let e =
+                                if pipe.peer_gone() { libc::EHOSTUNREACH } else { libc::EAGAIN };
                             return Err((Errno(e), msg));
                         }
                     }

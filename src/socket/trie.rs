@@ -24,11 +24,7 @@ struct Node<V> {
 
 impl<V> Node<V> {
     fn new(label: &[u8], value: Option<V>) -> Node<V> {
-        Node {
-            label: label.into(),
-            value,
-            children: Vec::new(),
-        }
+        Node { label: label.into(), value, children: Vec::new() }
     }
 
     fn child(&self, byte: u8) -> Result<usize, usize> {
@@ -50,10 +46,7 @@ impl<V> Node<V> {
 
 impl<V> Default for Radix<V> {
     fn default() -> Self {
-        Radix {
-            root: Node::new(&[], None),
-            len: 0,
-        }
+        Radix { root: Node::new(&[], None), len: 0 }
     }
 }
 
@@ -330,30 +323,14 @@ mod tests {
     #[test]
     fn split_and_merge_keep_the_tree_tidy() {
         let mut t = Trie::default();
-        for k in [
-            &b"romane"[..],
-            b"romanus",
-            b"romulus",
-            b"rubens",
-            b"ruber",
-            b"rubicon",
-            b"r",
-        ] {
+        for k in [&b"romane"[..], b"romanus", b"romulus", b"rubens", b"ruber", b"rubicon", b"r"] {
             t.add(k);
             check_shape(&t.tree);
         }
         assert_eq!(t.num_prefixes(), 7);
         assert_eq!(
             keys(&t),
-            [
-                &b"r"[..],
-                b"romane",
-                b"romanus",
-                b"romulus",
-                b"rubens",
-                b"ruber",
-                b"rubicon"
-            ]
+            [&b"r"[..], b"romane", b"romanus", b"romulus", b"rubens", b"ruber", b"rubicon"]
         );
         assert!(t.rm(b"romanus"));
         check_shape(&t.tree);
@@ -451,13 +428,8 @@ mod tests {
                     None => assert!(!last),
                 }
             }
-            let probe: Vec<u8> = (0..(next() % 6))
-                .map(|_| b'a' + (next() % 3) as u8)
-                .collect();
-            assert_eq!(
-                t.check(&probe),
-                model.iter().any(|(k, _)| probe.starts_with(k))
-            );
+            let probe: Vec<u8> = (0..(next() % 6)).map(|_| b'a' + (next() % 3) as u8).collect();
+            assert_eq!(t.check(&probe), model.iter().any(|(k, _)| probe.starts_with(k)));
             assert_eq!(t.num_prefixes(), model.len());
         }
         check_shape(&t.tree);

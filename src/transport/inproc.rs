@@ -7,9 +7,9 @@ use crate::ctx::{InprocPeer, PendingInproc};
 use crate::error::ZResult;
 use crate::io::command::Command;
 use crate::msg::Msg;
-use crate::socket::Options;
 use crate::pipe::{pipe_pair, Pipe};
 use crate::socket::pattern::recv_routing_id;
+use crate::socket::Options;
 use crate::socket::Socket;
 
 /// HWM of a direction: the writer's SNDHWM plus the reader's RCVHWM, 0 (no limit) if
