@@ -15,7 +15,7 @@
     until they land (compile with -DAWAITING_SESSION=0 to run them), always run against
     libzmq.  */
 #ifndef AWAITING_SESSION
-#define AWAITING_SESSION 1
+#define AWAITING_SESSION 0
 #endif
 #if AWAITING_SESSION && !defined(LIBZMQ_REFERENCE)
 #define SESSION_FIXED 0

@@ -260,9 +260,6 @@ impl Ctx {
         found
     }
 
-    pub(crate) fn is_terminating(&self) -> bool {
-        self.state.lock().terminating
-    }
 
     /// zmq_ctx_shutdown: refuse new sockets and wake every blocked call with ETERM.
     pub(crate) fn shutdown(&self) {

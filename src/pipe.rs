@@ -225,7 +225,7 @@ impl Pipe {
         if !msg.more() {
             self.msgs_read += 1;
             let lwm = self.in_dir.lwm.load(Ordering::Relaxed) as u64;
-            if self.msgs_read % lwm == 0 {
+            if self.msgs_read.is_multiple_of(lwm) {
                 self.publish_reads();
             }
         }
@@ -290,19 +290,8 @@ impl Pipe {
         }
     }
 
-    /// Whether we are in the middle of writing a multipart message.
-    pub(crate) fn writing_more(&self) -> bool {
-        self.writing_more
-    }
 
-    pub(crate) fn reading_more(&self) -> bool {
-        self.reading_more
-    }
 
-    /// Messages we wrote that the peer has not read yet (approximate; for linger).
-    pub(crate) fn unread_out(&self) -> u64 {
-        self.msgs_written.saturating_sub(self.out_dir.msgs_read.load(Ordering::Acquire))
-    }
 
     /// Handles the peer's ActivateRead.
     pub(crate) fn activate_read(&mut self) -> bool {

@@ -119,12 +119,6 @@ impl<T: Send> Writer<T> {
         tail.count += 1;
     }
 
-    /// Items written and not yet published.
-    pub(crate) fn unflushed(&self) -> usize {
-        // SAFETY: the writer owns the tail cursor.
-        let written = unsafe { (*self.shared.tail.get()).count };
-        written - (self.shared.state.load(Ordering::Relaxed) >> 1)
-    }
 
     /// Publishes everything written. Returns false if the reader was asleep and must be
     /// woken by the caller.

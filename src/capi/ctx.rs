@@ -25,8 +25,10 @@ pub extern "C" fn zmq_ctx_new() -> *mut c_void {
     guard(std::ptr::null_mut(), || Ok(CONTEXTS.insert(Box::new(Arc::new(Ctx::new())))))
 }
 
+/// # Safety
+/// `context` is NULL or a handle from zmq_ctx_new (a stale one is detected).
 #[no_mangle]
-pub extern "C" fn zmq_ctx_term(context: *mut c_void) -> c_int {
+pub unsafe extern "C" fn zmq_ctx_term(context: *mut c_void) -> c_int {
     guard_int(|| {
         let ctx = ctx_of(context)?;
         ctx.term();
@@ -148,8 +150,12 @@ pub unsafe extern "C" fn zmq_ctx_get_ext(
 
 /// Deprecated alias of zmq_ctx_term.
 #[no_mangle]
-pub extern "C" fn zmq_ctx_destroy(context: *mut c_void) -> c_int {
-    zmq_ctx_term(context)
+///
+/// # Safety
+/// As zmq_ctx_term.
+pub unsafe extern "C" fn zmq_ctx_destroy(context: *mut c_void) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { zmq_ctx_term(context) }
 }
 
 /// Deprecated: a context with `io_threads` I/O threads.
@@ -168,6 +174,10 @@ pub extern "C" fn zmq_init(io_threads: c_int) -> *mut c_void {
 
 /// Deprecated alias of zmq_ctx_term.
 #[no_mangle]
-pub extern "C" fn zmq_term(context: *mut c_void) -> c_int {
-    zmq_ctx_term(context)
+///
+/// # Safety
+/// As zmq_ctx_term.
+pub unsafe extern "C" fn zmq_term(context: *mut c_void) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { zmq_ctx_term(context) }
 }

@@ -51,7 +51,7 @@ impl<T: 'static> Registry<T> {
     /// `h` must be NULL or a pointer this registry returned (the slot memory is never freed,
     /// so a stale one is fine). The caller must not keep the reference past `remove`.
     pub(crate) unsafe fn get<'a>(&self, h: *mut c_void) -> Option<&'a T> {
-        if h.is_null() || (h as usize) % std::mem::align_of::<Slot<T>>() != 0 {
+        if h.is_null() || !(h as usize).is_multiple_of(std::mem::align_of::<Slot<T>>()) {
             return None;
         }
         // SAFETY: per the contract, h points at a never-freed Slot<T>.
@@ -69,7 +69,7 @@ impl<T: 'static> Registry<T> {
     /// # Safety
     /// As for `get`.
     pub(crate) unsafe fn remove(&self, h: *mut c_void) -> Option<Box<T>> {
-        if h.is_null() || (h as usize) % std::mem::align_of::<Slot<T>>() != 0 {
+        if h.is_null() || !(h as usize).is_multiple_of(std::mem::align_of::<Slot<T>>()) {
             return None;
         }
         // SAFETY: per the contract, h points at a never-freed Slot<T>.

@@ -94,7 +94,7 @@ fn proxy(fe: *mut c_void, be: *mut c_void, capture: *mut c_void, ctl: *mut c_voi
     let mut paused = false;
     loop {
         let mut progressed = false;
-        if !ctl.is_null() && events(ctl)? & ZMQ_POLLIN as i32 != 0 {
+        if !ctl.is_null() && events(ctl)? & ZMQ_POLLIN != 0 {
             if !control(ctl, &mut paused, &fs, &bs)? {
                 return Ok(());
             }
@@ -105,11 +105,11 @@ fn proxy(fe: *mut c_void, be: *mut c_void, capture: *mut c_void, ctl: *mut c_voi
             let be_ev = if be == fe { fe_ev } else { events(be)? };
             // A single socket as both ends (a REP echo device) is not writable until it
             // has read the request: libzmq forwards on input alone then.
-            if fe_ev & ZMQ_POLLIN as i32 != 0 && (be_ev & ZMQ_POLLOUT as i32 != 0 || be == fe) {
+            if fe_ev & ZMQ_POLLIN != 0 && (be_ev & ZMQ_POLLOUT != 0 || be == fe) {
                 forward(fe, be, capture, &mut fs, &mut bs)?;
                 progressed = true;
             }
-            if be != fe && be_ev & ZMQ_POLLIN as i32 != 0 && fe_ev & ZMQ_POLLOUT as i32 != 0 {
+            if be != fe && be_ev & ZMQ_POLLIN != 0 && fe_ev & ZMQ_POLLOUT != 0 {
                 forward(be, fe, capture, &mut bs, &mut fs)?;
                 progressed = true;
             }

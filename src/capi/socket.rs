@@ -52,8 +52,10 @@ pub extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut c_void 
     })
 }
 
+/// # Safety
+/// `s` is NULL or a handle from zmq_socket (a stale one gives ENOTSOCK).
 #[no_mangle]
-pub extern "C" fn zmq_close(s: *mut c_void) -> c_int {
+pub unsafe extern "C" fn zmq_close(s: *mut c_void) -> c_int {
     guard_int(|| {
         // SAFETY: as in socket_of.
         let Some(cell) = (unsafe { SOCKETS.remove(s) }) else { return err(libc::ENOTSOCK) };

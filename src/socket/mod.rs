@@ -436,10 +436,10 @@ impl Socket {
         self.process_commands()?;
         let mut ev = 0;
         if self.pattern.has_in(&mut self.pipes) {
-            ev |= ZMQ_POLLIN as i32;
+            ev |= ZMQ_POLLIN;
         }
         if self.pattern.has_out(&mut self.pipes) {
-            ev |= ZMQ_POLLOUT as i32;
+            ev |= ZMQ_POLLOUT;
         }
         self.reap_dead();
         Ok(ev)
@@ -532,9 +532,6 @@ impl Socket {
         self.token = None;
     }
 
-    pub(crate) fn pipes_mut(&mut self) -> &mut Pipes {
-        &mut self.pipes
-    }
 
     pub(crate) fn is_ctx_terminated(&self) -> bool {
         self.ctx_terminated

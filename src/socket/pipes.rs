@@ -48,9 +48,6 @@ impl Pipes {
         self.slots.get(idx).and_then(Option::as_ref)
     }
 
-    pub(crate) fn get_mut(&mut self, idx: PipeIdx) -> Option<&mut Pipe> {
-        self.slots.get_mut(idx).and_then(Option::as_mut)
-    }
 
     /// The pipe at `idx`; patterns only hold indices of live pipes.
     pub(crate) fn at(&mut self, idx: PipeIdx) -> &mut Pipe {
@@ -75,7 +72,4 @@ impl Pipes {
         (0..self.slots.len()).filter(|&i| self.slots[i].is_some()).collect()
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
-    }
 }

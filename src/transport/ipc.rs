@@ -31,13 +31,6 @@ impl IpcAddr {
         })
     }
 
-    pub(crate) fn socket_addr(&self) -> ZResult<SocketAddr> {
-        match self {
-            IpcAddr::Path(p) => SocketAddr::from_pathname(p).or(err(libc::EINVAL)),
-            IpcAddr::Abstract(n) => SocketAddr::from_abstract_name(n).or(err(libc::EINVAL)),
-        }
-    }
-
     /// The address for socket2 (abstract names start with a NUL byte there).
     pub(crate) fn sockaddr(&self) -> ZResult<socket2::SockAddr> {
         use std::os::unix::ffi::OsStrExt;
@@ -64,7 +57,6 @@ impl IpcAddr {
 /// Starts a non-blocking connect. Ok with `true` when it completed at once (as Unix
 /// sockets usually do), `false` while in progress; a failure comes with the socket opened
 /// for it, if any (libzmq reports closing it).
-#[allow(dead_code)] // until session.rs takes it up (change sent to its owner)
 pub(crate) fn start_connect(
     a: &IpcAddr,
 ) -> Result<(mio::net::UnixStream, bool), (Errno, Option<socket2::Socket>)> {
@@ -85,7 +77,6 @@ pub(crate) fn start_connect(
 
 /// A Unix socket address as libzmq prints it in monitor events: `ipc://path`, `ipc://@name`,
 /// or just `ipc://` for an unnamed (connecting) socket.
-#[allow(dead_code)] // until session.rs takes it up (change sent to its owner)
 pub(crate) fn endpoint_of(addr: &SocketAddr) -> String {
     if let Some(p) = addr.as_pathname() {
         format!("ipc://{}", p.display())

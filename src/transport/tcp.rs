@@ -154,7 +154,6 @@ pub(crate) fn resolve_connect(addr: &str, ipv6: bool) -> ZResult<SocketAddr> {
 
 /// Resolves a whole connect address, `[source;]destination` (split at the last ';'; the
 /// source resolves like a bind address).
-#[allow(dead_code)] // until session.rs takes it up (change sent to its owner)
 pub(crate) fn resolve_connect_pair(
     addr: &str,
     ipv6: bool,
@@ -237,7 +236,6 @@ pub(crate) fn open_socket(addr: &SocketAddr, opts: &Options) -> ZResult<socket2:
 /// Starts a non-blocking connect to `addr` (`[source;]destination`, resolved now). Ok with
 /// `true` when it completed at once, `false` while in progress (EINPROGRESS). The error of a
 /// failed attempt comes with the socket if one was opened (its fd is reported as CLOSED).
-#[allow(dead_code)] // until session.rs takes it up (change sent to its owner)
 pub(crate) fn start_connect(
     addr: &str,
     opts: &Options,
@@ -296,13 +294,6 @@ fn set_tos(sock: &SockRef<'_>, opts: &Options) {
     if opts.tos != 0 {
         let _ = sock.set_tos(opts.tos as u32);
         let _ = sock.set_tclass_v6(opts.tos as u32);
-    }
-}
-
-/// ZMQ_BINDTODEVICE for outgoing connections (errors ignored; see `open_socket`).
-pub(crate) fn bind_device(sock: SockRef<'_>, opts: &Options) {
-    if !opts.bindtodevice.is_empty() {
-        let _ = sock.bind_device(Some(&opts.bindtodevice));
     }
 }
 
