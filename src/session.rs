@@ -28,7 +28,8 @@ use crate::msg::{Metadata, Msg};
 use crate::options::Options;
 use crate::pipe::{pipe_pair, Pipe, PipeId};
 use crate::socket::pattern::recv_routing_id;
-use crate::transport::ipc::IpcAddr;
+use crate::transport::ipc::{self, IpcAddr};
+use crate::transport::net::Backoff;
 use crate::transport::tcp;
 use crate::zmtp;
 use mio::event::Source;
@@ -109,6 +110,19 @@ impl Stream {
             Stream::Unix(s) => s,
         }
     }
+    /// The connection's endpoints as libzmq names them in events: (local, remote).
+    fn names(&self) -> (String, String) {
+        match self {
+            Stream::Tcp(s) => (
+                s.local_addr().map(|a| tcp::endpoint_string(&a)).unwrap_or_default(),
+                s.peer_addr().map(|a| tcp::endpoint_string(&a)).unwrap_or_default(),
+            ),
+            Stream::Unix(s) => (
+                s.local_addr().map(|a| ipc::endpoint_of(&a)).unwrap_or_default(),
+                s.peer_addr().map(|a| ipc::endpoint_of(&a)).unwrap_or_default(),
+            ),
+        }
+    }
     fn peer_address(&self) -> String {
         match self {
             Stream::Tcp(s) => s.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
@@ -170,12 +184,14 @@ pub(crate) struct IpcCleanup {
     pub dir: Option<PathBuf>,
 }
 
-impl Drop for IpcCleanup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+impl IpcCleanup {
+    /// Removes the file, then the directory (libzmq's order and its error).
+    fn remove(&self) -> io::Result<()> {
+        std::fs::remove_file(&self.path)?;
         if let Some(d) = &self.dir {
-            let _ = std::fs::remove_dir(d);
+            std::fs::remove_dir(d)?;
         }
+        Ok(())
     }
 }
 
@@ -214,6 +230,13 @@ impl Listener {
             ListenSock::Tcp(l) => registry.deregister(l),
             ListenSock::Unix(l) => registry.deregister(l),
         };
+        if let Some(c) = self.cleanup.take() {
+            if let Err(e) = c.remove() {
+                let code = e.raw_os_error().unwrap_or(libc::EIO) as u64;
+                self.link.event(ZMQ_EVENT_CLOSE_FAILED, code, &self.resolved, "");
+                return;
+            }
+        }
         self.link.event(ZMQ_EVENT_CLOSED, self.fd() as u64, &self.resolved, "");
     }
 
@@ -239,13 +262,15 @@ impl Listener {
                     {
                         if !self.link.opts.tcp_accept_filters.iter().any(|f| f.matches(&addr.ip()))
                         {
+                            // libzmq closes it and reports the accept as failed.
+                            let code = libc::EAGAIN as u64;
+                            self.link.event(ZMQ_EVENT_ACCEPT_FAILED, code, &self.resolved, "");
                             continue;
                         }
                     }
                     if let Stream::Tcp(s) = &stream {
                         tcp::tune(socket2::SockRef::from(s), &self.link.opts);
                     }
-                    self.link.event(ZMQ_EVENT_ACCEPTED, stream.fd() as u64, &self.resolved, "");
                     let conn = Conn::accepted(self.link.clone(), self.resolved.clone(), stream);
                     ctl.spawn.push(Object::Conn(Box::new(conn)));
                 }
@@ -282,7 +307,7 @@ pub(crate) struct ConnectSpec {
 
 enum Origin {
     Accept,
-    Connect { target: Target, ivl: i32, connected_before: bool },
+    Connect { target: Target, backoff: Backoff, connected_before: bool },
 }
 
 enum Phase {
@@ -392,6 +417,14 @@ pub(crate) struct Conn {
     /// first of them, to refuse the peer where libzmq would stop.
     greeting_in: usize,
     greeting_head: [u8; 11],
+    /// The endpoints monitor events name (libzmq's endpoint pair): for a connect, none and
+    /// the address connected to until connected, then the local address too.
+    ev_local: String,
+    ev_remote: String,
+    /// A connect's address as last resolved: libzmq's events name it after a reconnection.
+    resolved_remote: Option<String>,
+    /// Closing, but queued messages still wait for a connection (linger).
+    linger_pending: bool,
 }
 
 impl Conn {
@@ -416,12 +449,29 @@ impl Conn {
             registered: false,
             greeting_in: 0,
             greeting_head: [0; 11],
+            ev_local: String::new(),
+            ev_remote: String::new(),
+            resolved_remote: None,
+            linger_pending: false,
         }
     }
 
-    /// A connection a listener accepted.
+    /// Raises a monitor event with this connection's endpoints.
+    fn event(&self, event: i32, value: u64) {
+        let m = &self.link.monitor;
+        match self.origin {
+            Origin::Accept => m.event(event, value, &self.ev_local, &self.ev_remote),
+            Origin::Connect { .. } => {
+                m.event_connect(event, value, &self.ev_local, &self.ev_remote)
+            }
+        }
+    }
+
+    /// A connection a listener accepted (ACCEPTED names its endpoints).
     fn accepted(link: SocketLink, endpoint: String, stream: Stream) -> Conn {
         let mut c = Conn::new(link, endpoint, Origin::Accept);
+        (c.ev_local, c.ev_remote) = stream.names();
+        c.event(ZMQ_EVENT_ACCEPTED, stream.fd() as u64);
         c.phase = Phase::Accepted(stream);
         c
     }
@@ -441,12 +491,13 @@ impl Conn {
     }
 
     pub(crate) fn connecter(spec: ConnectSpec) -> Conn {
-        let ivl = spec.link.opts.reconnect_ivl;
+        let backoff = Backoff::new(&spec.link.opts);
         let mut c = Conn::new(
             spec.link,
             spec.endpoint,
-            Origin::Connect { target: spec.target, ivl, connected_before: false },
+            Origin::Connect { target: spec.target, backoff, connected_before: false },
         );
+        c.ev_remote = c.endpoint.clone();
         c.pipe = spec.pipe;
         c
     }
@@ -499,10 +550,15 @@ impl Conn {
 
     /// Called once when the reactor adopts this connection.
     pub(crate) fn register(&mut self, ctl: &mut Ctl<'_>) -> Step {
-        if let Some(p) = &self.pipe {
+        if let Some(p) = &mut self.pipe {
             p.attach_to(ctl.mailbox.clone());
             ctl.pipes.push(p.id);
             self.pipe_ids.push(p.id);
+            // The socket may have closed its end before we attached: its PipeTerm went
+            // nowhere, and lingering waits for it.
+            if p.peer_closed_early() {
+                p.peer_terminated();
+            }
         }
         if matches!(self.phase, Phase::Accepted(_)) {
             return self.start_accepted(ctl);
@@ -517,7 +573,7 @@ impl Conn {
         self.fd = stream.fd();
         let interest = Interest::READABLE | Interest::WRITABLE;
         if ctl.registry.register(stream.source(), ctl.token, interest).is_err() {
-            self.link.event(ZMQ_EVENT_DISCONNECTED, self.fd as u64, &self.endpoint, "");
+            self.event(ZMQ_EVENT_DISCONNECTED, self.fd as u64);
             return Step::Close;
         }
         self.registered = true;
@@ -559,67 +615,95 @@ impl Conn {
         }
     }
 
-    /// Starts (or restarts) an outgoing connection.
+    /// Starts (or restarts) an outgoing connection, as libzmq's connecters do: CONNECT_DELAYED
+    /// while it is in progress, straight on when it completed at once (ipc); a failed attempt
+    /// closes its socket (CLOSED) and waits to retry, unless ZMQ_RECONNECT_STOP says stop.
     pub(crate) fn start_connect(&mut self, ctl: &mut Ctl<'_>) -> Step {
         let Origin::Connect { target, .. } = &self.origin else { return Step::Continue };
         let started = match target {
-            Target::Tcp { addr, source } => connect_tcp(addr, source.as_deref(), &self.link.opts),
-            Target::Ipc(a) => a
-                .socket_addr()
-                .and_then(|sa| {
-                    std::os::unix::net::UnixStream::connect_addr(&sa)
-                        .map_err(|e| crate::error::Errno(e.raw_os_error().unwrap_or(libc::EIO)))
-                })
-                .and_then(|s| {
-                    s.set_nonblocking(true).map_err(|_| crate::error::Errno(libc::EIO))?;
-                    Ok(Stream::Unix(mio::net::UnixStream::from_std(s)))
-                }),
-        };
-        match started {
-            Ok(stream) => {
-                self.link.event(ZMQ_EVENT_CONNECT_DELAYED, 0, &self.endpoint, "");
-                self.phase = Phase::Connecting(stream);
-                if self.link.opts.connect_timeout > 0 {
-                    let when = Instant::now()
-                        + Duration::from_millis(self.link.opts.connect_timeout as u64);
-                    ctl.timers.push((when, TimerKind::ConnectTimeout));
+            Target::Tcp { addr, source } => {
+                let full = match source {
+                    Some(src) => format!("{src};{addr}"),
+                    None => addr.clone(),
+                };
+                match tcp::start_connect(&full, &self.link.opts) {
+                    Ok((s, done, dst)) => {
+                        self.resolved_remote = Some(tcp::endpoint_string(&dst));
+                        Ok((Stream::Tcp(s), done))
+                    }
+                    Err((e, sock)) => Err((e, sock.map(|s| s.as_raw_fd()))),
                 }
-                let token = ctl.token;
-                let Some(stream) = self.stream() else { return Step::Continue };
-                let fd = stream.fd();
-                self.registered = ctl
-                    .registry
-                    .register(stream.source(), token, Interest::READABLE | Interest::WRITABLE)
-                    .is_ok();
-                self.fd = fd;
-                Step::Continue
             }
-            Err(_) => self.schedule_reconnect(ctl),
+            Target::Ipc(a) => match ipc::start_connect(a) {
+                Ok((s, done)) => Ok((Stream::Unix(s), done)),
+                Err((e, sock)) => Err((e, sock.map(|s| s.as_raw_fd()))),
+            },
+        };
+        let (stream, done) = match started {
+            Ok(v) => v,
+            Err((e, fd)) => {
+                if let Some(fd) = fd {
+                    self.event(ZMQ_EVENT_CLOSED, fd as u64);
+                }
+                return self.connect_failed(ctl, e.0);
+            }
+        };
+        let token = ctl.token;
+        self.fd = stream.fd();
+        self.phase = Phase::Connecting(stream);
+        let Some(stream) = self.stream() else { return Step::Continue };
+        self.registered = ctl
+            .registry
+            .register(stream.source(), token, Interest::READABLE | Interest::WRITABLE)
+            .is_ok();
+        if done {
+            return self.connect_done(ctl);
         }
+        self.event(ZMQ_EVENT_CONNECT_DELAYED, libc::EINPROGRESS as u64);
+        if self.link.opts.connect_timeout > 0 {
+            let when =
+                Instant::now() + Duration::from_millis(self.link.opts.connect_timeout as u64);
+            ctl.timers.push((when, TimerKind::ConnectTimeout));
+        }
+        Step::Continue
+    }
+
+    /// A connection attempt failed with `errno` (its socket already reported CLOSED).
+    fn connect_failed(&mut self, ctl: &mut Ctl<'_>, errno: i32) -> Step {
+        if errno == libc::ECONNREFUSED
+            && self.link.opts.reconnect_stop & ZMQ_RECONNECT_STOP_CONN_REFUSED != 0
+        {
+            return Step::Close;
+        }
+        self.schedule_reconnect(ctl)
     }
 
     /// An outgoing connection completed (or failed).
     fn connect_done(&mut self, ctl: &mut Ctl<'_>) -> Step {
         let Phase::Connecting(stream) = &self.phase else { return Step::Continue };
-        let failed = !matches!(stream.take_error(), Ok(None));
-        if !failed && !stream.is_connected() {
+        let error = match stream.take_error() {
+            Ok(None) => None,
+            Ok(Some(e)) | Err(e) => Some(e.raw_os_error().unwrap_or(libc::ECONNREFUSED)),
+        };
+        if error.is_none() && !stream.is_connected() {
             return Step::Continue; // spurious wake-up: still in progress
         }
-        if failed {
+        if let Some(errno) = error {
             let fd = stream.fd();
             self.drop_stream(ctl);
-            self.link.event(ZMQ_EVENT_CLOSED, fd as u64, &self.endpoint, "");
-            return self.schedule_reconnect(ctl);
+            self.event(ZMQ_EVENT_CLOSED, fd as u64);
+            return self.connect_failed(ctl, errno);
         }
         if let Stream::Tcp(s) = stream {
             tcp::tune(socket2::SockRef::from(s), &self.link.opts);
         }
-        self.link.event(ZMQ_EVENT_CONNECTED, self.fd as u64, &self.endpoint, "");
+        self.ev_local = stream.names().0;
+        self.event(ZMQ_EVENT_CONNECTED, self.fd as u64);
         let Phase::Connecting(stream) = std::mem::replace(&mut self.phase, Phase::Idle) else {
             return Step::Continue;
         };
-        if let Origin::Connect { ivl, .. } = &mut self.origin {
-            *ivl = self.link.opts.reconnect_ivl;
+        if let Origin::Connect { backoff, .. } = &mut self.origin {
+            backoff.reset(&self.link.opts);
         }
         self.begin(ctl, stream)
     }
@@ -637,18 +721,15 @@ impl Conn {
 
     fn schedule_reconnect(&mut self, ctl: &mut Ctl<'_>) -> Step {
         let opts = self.link.opts.clone();
-        let Origin::Connect { ivl, .. } = &mut self.origin else { return Step::Close };
-        if self.closing || opts.reconnect_ivl < 0 {
+        // ZMQ_RECONNECT_IVL 0 means no reconnection too (libzmq 4.3 only retries above 0).
+        if (self.closing && !self.linger_pending) || opts.reconnect_ivl <= 0 {
             return Step::Close;
         }
-        let this = (*ivl).max(0);
-        // Exponential back-off up to ZMQ_RECONNECT_IVL_MAX, as libzmq.
-        if opts.reconnect_ivl_max > 0 {
-            *ivl = (this.saturating_mul(2)).min(opts.reconnect_ivl_max);
-        }
-        self.link.event(ZMQ_EVENT_CONNECT_RETRIED, this as u64, &self.endpoint, "");
-        ctl.timers
-            .push((Instant::now() + Duration::from_millis(this as u64), TimerKind::Reconnect));
+        let Origin::Connect { backoff, .. } = &mut self.origin else { return Step::Close };
+        // libzmq's jittered exponential back-off up to ZMQ_RECONNECT_IVL_MAX.
+        let ivl = backoff.next(&opts);
+        self.event(ZMQ_EVENT_CONNECT_RETRIED, ivl as u64);
+        ctl.timers.push((Instant::now() + Duration::from_millis(ivl as u64), TimerKind::Reconnect));
         Step::Continue
     }
 
@@ -804,7 +885,7 @@ impl Conn {
                 self.link.mailbox.send(Command::Hiccup { pipe: pipe.peer_id() });
             }
         }
-        self.link.event(ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0, &self.endpoint, "");
+        self.event(ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0);
         let mut engine = Box::new(est.engine);
         if let zmtp::HeartbeatAction::Next(when) = engine.heartbeat(Instant::now()) {
             ctl.timers.push((when, TimerKind::Heartbeat));
@@ -1009,9 +1090,11 @@ impl Conn {
             Command::PipeTerm { .. } => {
                 // The socket is done with this connection (close, disconnect, or a STREAM's
                 // empty message): write what it sent, then go.
-                pipe.peer_terminated();
+                // Not connected yet, queued messages wait for the socket's linger (the
+                // CloseSocket/CloseEndpoint that follows decides).
+                let finished = pipe.peer_terminated();
                 self.closing = true;
-                if !matches!(self.phase, Phase::Active(..)) {
+                if !matches!(self.phase, Phase::Active(..)) && finished {
                     return Step::Close;
                 }
             }
@@ -1023,9 +1106,18 @@ impl Conn {
     /// The socket closed, or unbound/disconnected this endpoint.
     pub(crate) fn close(&mut self, ctl: &mut Ctl<'_>, linger: i32) -> Step {
         self.closing = true;
-        if linger == 0 || !matches!(self.phase, Phase::Active(..)) {
+        if linger == 0 {
             return Step::Close;
         }
+        if !matches!(self.phase, Phase::Active(..)) {
+            // Not connected: messages queued for this peer wait for a connection (libzmq keeps
+            // connecting while lingering); with none queued there is nothing to wait for.
+            let queued = self.pipe.as_mut().is_some_and(|p| p.check_read());
+            if !queued {
+                return Step::Close;
+            }
+        }
+        self.linger_pending = true;
         if linger > 0 {
             ctl.timers
                 .push((Instant::now() + Duration::from_millis(linger as u64), TimerKind::Linger));
@@ -1040,7 +1132,7 @@ impl Conn {
     pub(crate) fn timer(&mut self, ctl: &mut Ctl<'_>, kind: TimerKind) -> Step {
         match kind {
             TimerKind::Reconnect => {
-                if matches!(self.phase, Phase::Idle) && !self.closing {
+                if matches!(self.phase, Phase::Idle) && (!self.closing || self.linger_pending) {
                     return self.start_connect(ctl);
                 }
                 Step::Continue
@@ -1049,7 +1141,7 @@ impl Conn {
                 if matches!(self.phase, Phase::Connecting(_)) {
                     let fd = self.fd;
                     self.drop_stream(ctl);
-                    self.link.event(ZMQ_EVENT_CLOSED, fd as u64, &self.endpoint, "");
+                    self.event(ZMQ_EVENT_CLOSED, fd as u64);
                     return self.schedule_reconnect(ctl);
                 }
                 Step::Continue
@@ -1084,38 +1176,44 @@ impl Conn {
         // libzmq's raw engine has no mechanism, so to libzmq every raw connection that
         // breaks failed its handshake.
         let raw = matches!(self.phase, Phase::Active(_, Codec::Raw(_)));
+        // ZMQ_RECONNECT_STOP_HANDSHAKE_FAILED: a peer that drops or never answers the
+        // handshake is not reconnected to (libzmq treats it as a protocol error).
+        let mut stop_handshake = false;
         match &why {
             // Raised where libzmq detects it; errors without an event raise none.
             Failure::Protocol(e) => {
                 if let Some((event, value)) = e.monitor_event() {
-                    self.link.event(event, value, &self.endpoint, "");
+                    self.event(event, value);
                 }
             }
-            Failure::Timeout if handshaking => self.link.event(
-                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
-                libc::EAGAIN as u64,
-                &self.endpoint,
-                "",
-            ),
-            Failure::Io(errno) if handshaking || raw => self.link.event(
-                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
-                *errno as u64,
-                &self.endpoint,
-                "",
-            ),
+            Failure::Timeout if handshaking => {
+                self.event(ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, libc::EAGAIN as u64);
+                stop_handshake = true;
+            }
+            Failure::Io(errno) if handshaking || raw => {
+                self.event(ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, *errno as u64);
+                stop_handshake = true;
+            }
             _ => {}
         }
+        stop_handshake &= self.link.opts.reconnect_stop & ZMQ_RECONNECT_STOP_HANDSHAKE_FAILED != 0;
         if raw {
             self.notify();
         }
         let fd = self.fd;
         self.drop_stream(ctl);
-        self.link.event(ZMQ_EVENT_DISCONNECTED, fd as u64, &self.endpoint, "");
+        self.event(ZMQ_EVENT_DISCONNECTED, fd as u64);
         self.partial_in.clear();
+        // A new round of connecting: libzmq's next connecter names the address as resolved.
+        self.ev_local.clear();
+        if let Some(r) = self.resolved_remote.take() {
+            self.ev_remote = r;
+        }
         // After a protocol error libzmq ends a connecter's session: no reconnect.
         let reconnect = matches!(self.origin, Origin::Connect { .. })
-            && !self.closing
-            && !matches!(why, Failure::Protocol(_));
+            && (!self.closing || self.linger_pending)
+            && !matches!(why, Failure::Protocol(_))
+            && !stop_handshake;
         if !reconnect {
             return Step::Close;
         }
@@ -1194,26 +1292,4 @@ fn deliver(pipe: &mut Option<Pipe>, pending: &mut VecDeque<Vec<Msg>>) -> bool {
         pipe.flush();
     }
     ok
-}
-
-/// Starts a non-blocking TCP connect, from `source` if given (`tcp://src;dst`).
-fn connect_tcp(addr: &str, source: Option<&str>, opts: &Options) -> crate::error::ZResult<Stream> {
-    let target = tcp::resolve_connect(addr, opts.ipv6)?;
-    let domain = socket2::Domain::for_address(target);
-    let sock = socket2::Socket::new(domain, socket2::Type::STREAM.cloexec(), None)
-        .map_err(|e| crate::error::Errno(e.raw_os_error().unwrap_or(libc::EMFILE)))?;
-    sock.set_nonblocking(true).map_err(|_| crate::error::Errno(libc::EIO))?;
-    tcp::bind_device(socket2::SockRef::from(&sock), opts);
-    if let Some(src) = source {
-        let src = tcp::resolve_bind(src, opts.ipv6)?;
-        let _ = sock.set_reuse_address(true);
-        sock.bind(&src.into())
-            .map_err(|e| crate::error::Errno(e.raw_os_error().unwrap_or(libc::EINVAL)))?;
-    }
-    match sock.connect(&target.into()) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-        Err(e) => return Err(crate::error::Errno(e.raw_os_error().unwrap_or(libc::ECONNREFUSED))),
-    }
-    Ok(Stream::Tcp(mio::net::TcpStream::from_std(sock.into())))
 }
