@@ -1,15 +1,14 @@
 //! Load balancing: send each whole message to the next pipe that can take it.
 
+use super::active::ActiveSet;
 use super::pipes::{PipeIdx, Pipes};
 use crate::error::Errno;
 use crate::msg::Msg;
 
 #[derive(Default)]
 pub(crate) struct LoadBalancer {
-    /// Attached pipes; the first `active` of them can be written.
-    pipes: Vec<PipeIdx>,
-    active: usize,
-    current: usize,
+    /// Pipes that can be written come first.
+    set: ActiveSet,
     /// Inside a multipart message: the rest goes to the current pipe.
     more: bool,
     /// The pipe of the current multipart message went away: drop the rest of it.
@@ -18,34 +17,16 @@ pub(crate) struct LoadBalancer {
 
 impl LoadBalancer {
     pub(crate) fn attach(&mut self, idx: PipeIdx) {
-        self.pipes.push(idx);
-        let last = self.pipes.len() - 1;
-        self.pipes.swap(self.active, last);
-        self.active += 1;
+        self.set.attach(idx);
     }
 
     pub(crate) fn activated(&mut self, idx: PipeIdx) {
-        if let Some(pos) = self.pipes.iter().position(|&p| p == idx) {
-            if pos >= self.active {
-                self.pipes.swap(pos, self.active);
-                self.active += 1;
-            }
-        }
+        self.set.activate(idx);
     }
 
     pub(crate) fn terminated(&mut self, idx: PipeIdx) {
-        let Some(mut pos) = self.pipes.iter().position(|&p| p == idx) else { return };
-        if pos == self.current && self.more {
+        if self.set.remove(idx) && self.more {
             self.dropping = true;
-        }
-        if pos < self.active {
-            self.active -= 1;
-            self.pipes.swap(pos, self.active);
-            pos = self.active;
-        }
-        self.pipes.swap_remove(pos);
-        if self.current >= self.active {
-            self.current = 0;
         }
     }
 
@@ -62,15 +43,14 @@ impl LoadBalancer {
             return Ok(None);
         }
         let mut msg = msg;
-        while self.active > 0 {
-            let idx = self.pipes[self.current];
+        while let Some(idx) = self.set.current() {
             let pipe = pipes.at(idx);
             match pipe.write(msg) {
                 Ok(()) => {
                     self.more = more;
                     if !more {
                         pipe.flush();
-                        self.current = (self.current + 1) % self.active;
+                        self.set.advance();
                     }
                     return Ok(Some(idx));
                 }
@@ -79,11 +59,7 @@ impl LoadBalancer {
                     // The rest of that message is dropped, never sent elsewhere half-done.
                     let was_more = self.more;
                     self.more = false;
-                    self.active -= 1;
-                    self.pipes.swap(self.current, self.active);
-                    if self.current >= self.active {
-                        self.current = 0;
-                    }
+                    self.set.deactivate_current();
                     if was_more {
                         self.dropping = more;
                         return Ok(None);
@@ -99,16 +75,11 @@ impl LoadBalancer {
         if self.more {
             return true;
         }
-        while self.active > 0 {
-            let idx = self.pipes[self.current];
+        while let Some(idx) = self.set.current() {
             if pipes.at(idx).check_write() {
                 return true;
             }
-            self.active -= 1;
-            self.pipes.swap(self.current, self.active);
-            if self.current >= self.active {
-                self.current = 0;
-            }
+            self.set.deactivate_current();
         }
         false
     }

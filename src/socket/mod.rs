@@ -2,6 +2,7 @@
 //! options, runs commands from peers, blocks with timeouts, and hands messages to the
 //! socket's pattern (see `pattern`).
 
+pub(crate) mod active;
 pub(crate) mod dealer;
 pub(crate) mod dist;
 pub(crate) mod fq;
