@@ -4,55 +4,15 @@
 //! harness reports every failing program at once. `CAPI_TEST=name` runs only the programs
 //! whose file name contains `name`.
 
+mod common;
+
+use common::{compiler, profile_dir, root};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Hard limit per program: a hang fails in seconds, not at CI's timeout.
 const TIMEOUT: Duration = Duration::from_secs(120);
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The directory cargo put the library in (target/<profile>), found from this test binary.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    exe.parent().and_then(Path::parent).expect("target dir").to_path_buf()
-}
-
-/// A directory holding `libzmq.so` and `libzmq.so.5` links to the library under test, so the
-/// linker and the loader both find ours before the system's.
-fn lib_dir() -> PathBuf {
-    // deps/ always has the library cargo just built; the uplifted copy in target/<profile>
-    // may be left over from an earlier `cargo build`. Take the newer.
-    let built = [profile_dir().join("libzmq.so"), profile_dir().join("deps/libzmq.so")]
-        .into_iter()
-        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
-        .max()
-        .map(|(_, p)| p)
-        .expect("libzmq.so not built");
-    let dir = profile_dir().join("capi-lib");
-    std::fs::create_dir_all(&dir).unwrap();
-    for name in ["libzmq.so", "libzmq.so.5"] {
-        let link = dir.join(name);
-        let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(&built, &link).unwrap();
-    }
-    dir
-}
-
-fn compiler() -> cc::Tool {
-    let target = option_env!("FERROZMQ_TARGET").unwrap_or("x86_64-unknown-linux-gnu");
-    cc::Build::new()
-        .cargo_metadata(false)
-        .cargo_warnings(false)
-        .opt_level(1)
-        .debug(true)
-        .host(target)
-        .target(target)
-        .get_compiler()
-}
 
 /// Compiles one C test program; returns the executable or the compiler's complaint.
 pub fn compile(src: &Path, out: &Path, lib_dir: &Path, extra: &[&str]) -> Result<(), String> {
@@ -113,7 +73,7 @@ fn run(exe: &Path, lib_dir: &Path) -> Result<(), String> {
 #[test]
 fn capi_tests() {
     let filter = std::env::var("CAPI_TEST").unwrap_or_default();
-    let lib_dir = lib_dir();
+    let lib_dir = common::lib_dir("capi-lib");
     let out_dir = profile_dir().join("capi-bin");
     std::fs::create_dir_all(&out_dir).unwrap();
     let mut srcs: Vec<PathBuf> = std::fs::read_dir(root().join("capi-tests"))

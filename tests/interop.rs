@@ -11,6 +11,9 @@
 //! must pass that way: it proves the scenarios right); `INTEROP_TEST=text` runs only the runs
 //! whose description contains `text`; `INTEROP_JOBS=n` runs n at once (default 6).
 
+mod common;
+
+use common::{compiler, profile_dir, root};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -144,49 +147,6 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(25);
 /// a connection its sender has not yet seen die is lost, and no pattern promises otherwise.
 const SETTLE: Duration = Duration::from_millis(300);
 const SYSTEM_LIB: &str = "/usr/lib/x86_64-linux-gnu/libzmq.so.5";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The directory cargo put the library in (target/<profile>), found from this test binary.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    exe.parent().and_then(Path::parent).expect("target dir").to_path_buf()
-}
-
-/// A directory with `libzmq.so` and `libzmq.so.5` linking to ferrozmq; our own, so that a
-/// concurrent tests/capi.rs relinking its directory cannot race with us.
-fn lib_dir() -> PathBuf {
-    // `cargo build` uplifts the library to target/<profile>, `cargo test` leaves that copy
-    // stale and rebuilds only deps/: take the newer.
-    let built = [profile_dir().join("libzmq.so"), profile_dir().join("deps/libzmq.so")]
-        .into_iter()
-        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
-        .max()
-        .map(|(_, p)| p)
-        .expect("libzmq.so not built");
-    let dir = profile_dir().join("interop-lib");
-    std::fs::create_dir_all(&dir).unwrap();
-    for name in ["libzmq.so", "libzmq.so.5"] {
-        let link = dir.join(name);
-        let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(&built, &link).unwrap();
-    }
-    dir
-}
-
-fn compiler() -> cc::Tool {
-    let target = option_env!("FERROZMQ_TARGET").unwrap_or("x86_64-unknown-linux-gnu");
-    cc::Build::new()
-        .cargo_metadata(false)
-        .cargo_warnings(false)
-        .opt_level(1)
-        .debug(true)
-        .host(target)
-        .target(target)
-        .get_compiler()
-}
 
 /// Builds peer.c: against ferrozmq's header and library in `ferrozmq`, or, with None,
 /// against /usr/include/zmq.h and the system's libzmq.so.5 by its file name.
@@ -642,7 +602,7 @@ fn interop() {
     let ours = if both_system {
         Side { name: "libzmq-as-ours", exe: system_exe, lib_dir: None }
     } else {
-        let lib_dir = lib_dir();
+        let lib_dir = common::lib_dir("interop-lib");
         let exe = out_dir.join("peer-ferrozmq");
         compile(&exe, Some(&lib_dir)).unwrap_or_else(|e| panic!("peer.c against ferrozmq:\n{e}"));
         Side { name: "ferrozmq", exe, lib_dir: Some(lib_dir) }
