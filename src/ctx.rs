@@ -233,7 +233,7 @@ impl Ctx {
         match ip.bound.get(name) {
             Some(b) => {
                 let (mine, theirs) = make(&me, Some(b));
-                crate::transport::inproc::send_bind(b, &me, theirs);
+                crate::transport::inproc::send_bind(b, theirs);
                 Ok(mine)
             }
             None => {
@@ -259,7 +259,6 @@ impl Ctx {
         }
         found
     }
-
 
     /// zmq_ctx_shutdown: refuse new sockets and wake every blocked call with ETERM.
     pub(crate) fn shutdown(&self) {

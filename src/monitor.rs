@@ -60,7 +60,6 @@ impl MonitorSlot {
 
     /// An event of a connecting endpoint or of its connection: version 1 shows the remote
     /// endpoint (the address given to zmq_connect).
-    #[allow(dead_code)] // until session.rs takes it up (change sent to its owner)
     pub(crate) fn event_connect(&self, event: i32, value: u64, local: &str, remote: &str) {
         self.raise(event, value, local, remote, true);
     }

@@ -290,9 +290,6 @@ impl Pipe {
         }
     }
 
-
-
-
     /// Handles the peer's ActivateRead.
     pub(crate) fn activate_read(&mut self) -> bool {
         let was = self.in_active;

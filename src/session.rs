@@ -820,7 +820,7 @@ impl Conn {
 
     /// Creates the pipe to the socket (accepted connections, ZMQ_IMMEDIATE) and hands the
     /// socket its end, with the peer's routing id already in it for sockets that take one.
-    fn new_pipe(&mut self, ctl: &mut Ctl<'_>, peer_type: i32, routing_id: &[u8]) {
+    fn new_pipe(&mut self, ctl: &mut Ctl<'_>, routing_id: &[u8]) {
         let o = &self.link.opts;
         let (mut mine, mut theirs) = pipe_pair(
             Some(ctl.mailbox.clone()),
@@ -839,11 +839,7 @@ impl Conn {
         self.pipe = Some(mine);
         self.routing_id_sent = false;
         self.send_routing_id(routing_id);
-        self.link.mailbox.send(Command::Bind {
-            pipe: Box::new(theirs),
-            send_routing_id: false,
-            peer_type,
-        });
+        self.link.mailbox.send(Command::Bind { pipe: Box::new(theirs), send_routing_id: false });
     }
 
     /// Writes the peer's routing id into the pipe once per pipe, for sockets that take one
@@ -877,7 +873,7 @@ impl Conn {
         };
         let peer_id = est.peer_routing_id.clone().unwrap_or_default();
         if self.pipe.is_none() {
-            self.new_pipe(ctl, est.peer_socket_type, &peer_id);
+            self.new_pipe(ctl, &peer_id);
         } else {
             self.send_routing_id(&peer_id);
             if let (true, Some(pipe)) = (reconnected, &self.pipe) {
@@ -900,7 +896,7 @@ impl Conn {
         self.peer_address = stream.peer_address();
         self.set_metadata(&[]);
         if self.pipe.is_none() {
-            self.new_pipe(ctl, -1, &[]);
+            self.new_pipe(ctl, &[]);
         } else {
             self.send_routing_id(&[]);
         }

@@ -119,7 +119,6 @@ impl<T: Send> Writer<T> {
         tail.count += 1;
     }
 
-
     /// Publishes everything written. Returns false if the reader was asleep and must be
     /// woken by the caller.
     pub(crate) fn flush(&mut self) -> bool {

@@ -13,7 +13,7 @@ pub(crate) enum Command {
     /// A new pipe for a socket (inproc connect to a bound socket, or a network connection
     /// whose handshake completed): attach it. `send_routing_id` says whether the other
     /// side wants our routing id as the pipe's first message.
-    Bind { pipe: Box<Pipe>, send_routing_id: bool, peer_type: i32 },
+    Bind { pipe: Box<Pipe>, send_routing_id: bool },
     /// A connection behind a pipe was re-established: resend state (subscriptions).
     Hiccup { pipe: PipeId },
     /// The context is terminating: blocking calls end with ETERM (sockets), the loop ends

@@ -121,8 +121,9 @@ impl Mailbox {
                     }
                     // Round up so we never wake just before the deadline and spin.
                     let left = d - now;
-                    (left.as_millis() as i64 + i64::from(!left.subsec_nanos().is_multiple_of(1_000_000)))
-                        .min(i32::MAX as i64) as i32
+                    (left.as_millis() as i64
+                        + i64::from(!left.subsec_nanos().is_multiple_of(1_000_000)))
+                    .min(i32::MAX as i64) as i32
                 }
             };
             let mut pfd =

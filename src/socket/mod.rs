@@ -142,7 +142,7 @@ impl Socket {
                     }
                 }
             }
-            Command::Bind { pipe, send_routing_id, peer_type: _ } => {
+            Command::Bind { pipe, send_routing_id } => {
                 self.attach_pipe(*pipe, send_routing_id, None);
             }
             Command::Hiccup { pipe } => {
@@ -532,7 +532,6 @@ impl Socket {
         // The context forgets us once the I/O threads drop their tokens too.
         self.token = None;
     }
-
 
     pub(crate) fn is_ctx_terminated(&self) -> bool {
         self.ctx_terminated

@@ -48,7 +48,6 @@ impl Pipes {
         self.slots.get(idx).and_then(Option::as_ref)
     }
 
-
     /// The pipe at `idx`; patterns only hold indices of live pipes.
     pub(crate) fn at(&mut self, idx: PipeIdx) -> &mut Pipe {
         self.slots[idx].as_mut().expect("pattern holds a removed pipe")
@@ -71,5 +70,4 @@ impl Pipes {
     pub(crate) fn indices(&self) -> Vec<PipeIdx> {
         (0..self.slots.len()).filter(|&i| self.slots[i].is_some()).collect()
     }
-
 }

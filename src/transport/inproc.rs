@@ -93,12 +93,11 @@ pub(crate) fn connect(s: &mut Socket, name: &str) -> ZResult<()> {
 }
 
 /// Sends the binder its end of a fresh pipe (called with the context's inproc lock held).
-pub(crate) fn send_bind(bound: &InprocPeer, connector: &InprocPeer, pipe: Pipe) {
+pub(crate) fn send_bind(bound: &InprocPeer, pipe: Pipe) {
     bound.mailbox.send(Command::Bind {
         pipe: Box::new(pipe),
         // Already written by the connector (see connect).
         send_routing_id: false,
-        peer_type: connector.socket_type,
     });
 }
 

@@ -208,13 +208,11 @@ pub(crate) fn connect(s: &mut Socket, given: &str, target: Target) -> ZResult<()
 /// ZMQ_RECONNECT_IVL; the base doubles after each failed attempt up to ZMQ_RECONNECT_IVL_MAX
 /// (when that is set above ZMQ_RECONNECT_IVL), and starts again at ZMQ_RECONNECT_IVL for
 /// each new connecting round (after a connection was made).
-#[allow(dead_code)] // until session.rs takes it up (change sent to its owner)
 pub(crate) struct Backoff {
     current: i32,
     rng: u64,
 }
 
-#[allow(dead_code)] // until session.rs takes it up (change sent to its owner)
 impl Backoff {
     pub(crate) fn new(opts: &Options) -> Backoff {
         Backoff { current: opts.reconnect_ivl, rng: ipc::random_seed() | 1 }
