@@ -405,6 +405,8 @@ pub(crate) struct Conn {
     pending_in: VecDeque<Vec<Msg>>,
     /// Parts of a message still arriving.
     partial_in: Vec<Msg>,
+    /// Scratch for the frames one read decodes into.
+    frames: Vec<zmtp::Frame>,
     /// The last part read from the pipe had MORE set.
     out_more: bool,
     read_ready: bool,
@@ -440,6 +442,7 @@ impl Conn {
             closing: false,
             pending_in: VecDeque::new(),
             partial_in: Vec::new(),
+            frames: Vec::new(),
             out_more: false,
             read_ready: false,
             write_ready: false,
@@ -962,15 +965,35 @@ impl Conn {
                 Ok(0) => return Err(Failure::Io(libc::EPIPE)),
                 Ok(n) => {
                     progress = true;
-                    let mut frames = Vec::new();
+                    // Reused across reads: no allocation per batch.
+                    let mut frames = std::mem::take(&mut self.frames);
+                    frames.clear();
                     engine.filled(n, Instant::now(), &mut frames).map_err(Failure::Protocol)?;
-                    for f in frames {
+                    let mut wrote = false;
+                    let mut peer_error = false;
+                    for f in frames.drain(..) {
                         match f {
                             zmtp::Frame::Message(mut m) => {
                                 if let Some(meta) = &self.metadata {
                                     m.set_metadata(Some(meta.clone()));
                                 }
                                 let more = m.more();
+                                // Fast path: a single-part message with nothing queued ahead
+                                // goes straight into the pipe (no per-message allocation).
+                                if !more && self.partial_in.is_empty() && self.pending_in.is_empty()
+                                {
+                                    if let Some(p) = &mut self.pipe {
+                                        if p.check_write() {
+                                            let _ = p.write(m);
+                                            wrote = true;
+                                        } else {
+                                            self.pending_in.push_back(vec![m]);
+                                        }
+                                    }
+                                    continue;
+                                }
+                                // Parts wait until their message is whole: a connection
+                                // dying mid-message must not leave half of it in the pipe.
                                 self.partial_in.push(m);
                                 if !more {
                                     self.pending_in.push_back(std::mem::take(&mut self.partial_in));
@@ -979,10 +1002,21 @@ impl Conn {
                             // PING/PONG are handled by the engine; an ERROR ends the
                             // connection; anything else is ignored, as libzmq does.
                             zmtp::Frame::Command(zmtp::Command::Error(_)) => {
-                                return Err(Failure::Protocol(zmtp::ZmtpError::proto("ERROR")));
+                                peer_error = true;
+                                break;
                             }
                             zmtp::Frame::Command(_) => {}
                         }
+                    }
+                    frames.clear();
+                    self.frames = frames;
+                    if wrote {
+                        if let Some(p) = &mut self.pipe {
+                            p.flush();
+                        }
+                    }
+                    if peer_error {
+                        return Err(Failure::Protocol(zmtp::ZmtpError::proto("ERROR")));
                     }
                     if !deliver(&mut self.pipe, &mut self.pending_in) {
                         break;
