@@ -1,63 +1,12 @@
 /*  REQ and REP over inproc, with each other and with DEALER and ROUTER: envelopes, strict
     alternation (EFSM), ZMQ_EVENTS, load balancing, fair queuing, REQ_CORRELATE,
     REQ_RELAXED, PROBE_ROUTER, a broker, and threads.  */
-#include "testutil.h"
+#include "msgutil.h"
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 
 static int one = 1;
-
-static void *new_socket (void *ctx, int type)
-{
-    void *s = zmq_socket (ctx, type);
-    TEST_ASSERT (s != NULL);
-    /*  Every receive below is bounded.  */
-    int timeout = 2000;
-    TEST_OK (zmq_setsockopt (s, ZMQ_RCVTIMEO, &timeout, sizeof timeout));
-    int linger = 0;
-    TEST_OK (zmq_setsockopt (s, ZMQ_LINGER, &linger, sizeof linger));
-    return s;
-}
-
-static void send_str (void *s, const char *str, int flags)
-{
-    TEST_ASSERT (zmq_send (s, str, strlen (str), flags) == (int) strlen (str));
-}
-
-static int rcvmore (void *s)
-{
-    int more;
-    size_t sz = sizeof more;
-    TEST_OK (zmq_getsockopt (s, ZMQ_RCVMORE, &more, &sz));
-    return more;
-}
-
-/*  Receives one part equal to `expect`, with MORE set as `more` says.  */
-static void recv_part (void *s, const char *expect, int more)
-{
-    char buf[256];
-    int n = zmq_recv (s, buf, sizeof buf, 0);
-    if (n != (int) strlen (expect) || memcmp (buf, expect, n) != 0) {
-        fprintf (stderr, "expected '%s', got %d bytes '%.*s'\n", expect, n, n < 0 ? 0 : n, buf);
-        TEST_ASSERT (0);
-    }
-    TEST_ASSERT (rcvmore (s) == more);
-}
-
-/*  Receives a whole message whose parts are the NULL-terminated strings given.  */
-static void recv_msg (void *s, const char *first, ...)
-{
-    va_list ap;
-    va_start (ap, first);
-    const char *part = first;
-    while (part) {
-        const char *next = va_arg (ap, const char *);
-        recv_part (s, part, next != NULL);
-        part = next;
-    }
-    va_end (ap);
-}
 
 /*  Nothing arrives within a short wait.  */
 static void recv_nothing (void *s)
@@ -79,14 +28,6 @@ static void recv_nothing (void *s)
 #else
 #define PRECISE(cond) TEST_ASSERT (cond)
 #endif
-
-static int events (void *s)
-{
-    int ev;
-    size_t sz = sizeof ev;
-    TEST_OK (zmq_getsockopt (s, ZMQ_EVENTS, &ev, &sz));
-    return ev;
-}
 
 static void test_req_rep (void *ctx)
 {
