@@ -706,7 +706,13 @@ fn set_curve_key(dest: &mut [u8; CURVE_KEY_SIZE], value: &[u8]) -> ZResult<()> {
     match value.len() {
         CURVE_KEY_SIZE => dest.copy_from_slice(value),
         n if n == CURVE_KEY_Z85_SIZE || n == CURVE_KEY_Z85_SIZE + 1 => {
-            let decoded = z85_decode(c_str(value)).ok_or(crate::error::Errno(EINVAL))?;
+            // An empty text (all NULs) leaves the key as it is, as this code always did.
+            let text = c_str(value);
+            let decoded = if text.is_empty() {
+                Vec::new()
+            } else {
+                crate::z85::decode(text).or(err(EINVAL))?
+            };
             dest[..decoded.len()].copy_from_slice(&decoded);
         }
         _ => return err(EINVAL),
@@ -719,51 +725,13 @@ fn put_curve_key(buf: &mut [u8], key: &[u8; CURVE_KEY_SIZE]) -> ZResult<usize> {
     match buf.len() {
         CURVE_KEY_SIZE => buf.copy_from_slice(key),
         n if n == CURVE_KEY_Z85_SIZE + 1 => {
-            buf[..CURVE_KEY_Z85_SIZE].copy_from_slice(&z85_encode(key));
+            let text = crate::z85::encode(key).or(err(EINVAL))?;
+            buf[..CURVE_KEY_Z85_SIZE].copy_from_slice(text.as_bytes());
             buf[CURVE_KEY_Z85_SIZE] = 0;
         }
         _ => return err(EINVAL),
     }
     Ok(buf.len())
-}
-
-const Z85_DIGITS: &[u8; 85] =
-    b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
-
-// The Z85 helpers below duplicate crate::z85, which was not committed yet when this was
-// written; switch to it once it is (keeping "" as a valid, empty decode, as libzmq does).
-
-/// Z85 (RFC 32) encoding of a multiple of 4 bytes.
-fn z85_encode(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() / 4 * 5);
-    for chunk in data.chunks_exact(4) {
-        let mut v = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-        let mut digits = [0u8; 5];
-        for d in digits.iter_mut().rev() {
-            *d = Z85_DIGITS[(v % 85) as usize];
-            v /= 85;
-        }
-        out.extend_from_slice(&digits);
-    }
-    out
-}
-
-/// Z85 decoding; None for a length not a multiple of 5, a foreign character, or a group
-/// above 2^32-1.
-fn z85_decode(text: &[u8]) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(5) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(text.len() / 5 * 4);
-    for group in text.chunks_exact(5) {
-        let mut v: u64 = 0;
-        for &c in group {
-            let digit = Z85_DIGITS.iter().position(|&d| d == c)?;
-            v = v * 85 + digit as u64;
-        }
-        out.extend_from_slice(&u32::try_from(v).ok()?.to_be_bytes());
-    }
-    Some(out)
 }
 
 /// Parses a ZMQ_TCP_ACCEPT_FILTER value, "address[/bits]", the way libzmq's resolver does
@@ -1286,10 +1254,11 @@ mod tests {
     #[test]
     fn z85_round_trip() {
         let data: Vec<u8> = (0..32).collect();
-        assert_eq!(z85_decode(&z85_encode(&data)), Some(data));
-        assert_eq!(z85_encode(&[0x86, 0x4f, 0xd2, 0x6f]), b"Hello");
-        assert_eq!(z85_decode(b"%%%%%"), None);
-        assert_eq!(z85_decode(b"abcd"), None);
+        let text = crate::z85::encode(&data).unwrap();
+        assert_eq!(crate::z85::decode(text.as_bytes()).unwrap(), data);
+        assert_eq!(crate::z85::encode(&[0x86, 0x4f, 0xd2, 0x6f]).unwrap(), "Hello");
+        assert!(crate::z85::decode(b"%%%%%").is_err());
+        assert!(crate::z85::decode(b"abcd").is_err());
     }
 
     #[test]

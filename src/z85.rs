@@ -87,7 +87,6 @@ pub(crate) fn decode_into(src: &[u8], dst: &mut [u8]) -> Result<usize, Z85Error>
 }
 
 /// The Z85 text of `src`, for callers inside the crate (CURVE key options).
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn encode(src: &[u8]) -> Result<String, Z85Error> {
     let mut out = vec![0; src.len() / 4 * 5];
     encode_into(src, &mut out)?;
@@ -96,7 +95,6 @@ pub(crate) fn encode(src: &[u8]) -> Result<String, Z85Error> {
 }
 
 /// The bytes Z85 text stands for, for callers inside the crate (CURVE key options).
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn decode(src: &[u8]) -> Result<Vec<u8>, Z85Error> {
     let mut out = vec![0; src.len() / 5 * 4];
     decode_into(src, &mut out)?;

@@ -72,17 +72,22 @@ impl Default for Router {
     }
 }
 
-impl Router {
-    /// A fresh id for a peer that did not name itself; never one in use.
-    fn generate_id(&mut self) -> Vec<u8> {
-        loop {
-            let mut id = vec![0u8];
-            id.extend_from_slice(&self.next_id.to_be_bytes());
-            self.next_id = self.next_id.wrapping_add(1);
-            if !self.table.contains_key(&id) {
-                return id;
-            }
+/// A fresh routing id for a peer that did not name itself (libzmq's form: 0x00 then a
+/// big-endian counter), never one in `table`. ROUTER and STREAM share it.
+pub(crate) fn generate_id(next: &mut u32, table: &HashMap<Vec<u8>, PipeIdx>) -> Vec<u8> {
+    loop {
+        let mut id = vec![0u8];
+        id.extend_from_slice(&next.to_be_bytes());
+        *next = next.wrapping_add(1);
+        if !table.contains_key(&id) {
+            return id;
         }
+    }
+}
+
+impl Router {
+    fn generate_id(&mut self) -> Vec<u8> {
+        generate_id(&mut self.next_id, &self.table)
     }
 
     /// Gives a pipe its routing id: preset by ZMQ_CONNECT_ROUTING_ID, else the peer's first

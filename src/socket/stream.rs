@@ -43,14 +43,7 @@ impl Default for Stream {
 
 impl Stream {
     fn generate_id(&mut self) -> Vec<u8> {
-        loop {
-            let mut id = vec![0u8];
-            id.extend_from_slice(&self.next_id.to_be_bytes());
-            self.next_id = self.next_id.wrapping_add(1);
-            if !self.table.contains_key(&id) {
-                return id;
-            }
-        }
+        super::router::generate_id(&mut self.next_id, &self.table)
     }
 
     /// Reads the next message into the prefetch slots, behind its peer's id.
