@@ -1,6 +1,6 @@
 //! The context: options, the set of live sockets, and termination.
 
-use crate::capi::consts::*;
+use crate::consts::*;
 use crate::error::{err, ZResult, EMTHREAD, ETERM};
 use crate::io::command::Command;
 use crate::io::mailbox::Mailbox;

@@ -6,6 +6,7 @@
 // The C API names its types and functions the C way.
 #![allow(non_camel_case_types)]
 
+pub mod consts;
 pub mod capi;
 pub(crate) mod ctx;
 pub(crate) mod error;

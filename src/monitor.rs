@@ -10,7 +10,7 @@
 //! or when the last user of the slot goes: the socket and its lingering connections, so the
 //! events of a closing socket's connections come first, as in libzmq.
 
-use crate::capi::consts::*;
+use crate::consts::*;
 use crate::msg::Msg;
 use crate::socket::Socket;
 use parking_lot::Mutex;

@@ -17,7 +17,6 @@
 //! |  62 |    1 | length of an inline body (0..=40) |
 //! |  63 |    1 | length of the group (0..=255) |
 
-use crate::capi::msg::zmq_msg_t;
 use crate::error::{err, ZResult};
 use std::alloc::{self, Layout};
 use std::ffi::{c_void, CStr, CString};
@@ -30,7 +29,7 @@ use std::sync::Arc;
 /// Largest body kept inside the struct (libzmq keeps 33).
 pub(crate) const INLINE_CAP: usize = 40;
 /// Longest group name.
-pub(crate) const GROUP_MAX_LENGTH: usize = crate::capi::consts::ZMQ_GROUP_MAX_LENGTH as usize;
+pub(crate) const GROUP_MAX_LENGTH: usize = crate::consts::ZMQ_GROUP_MAX_LENGTH as usize;
 /// Longest group kept inside the struct (the rest of its 8 bytes is the NUL).
 const GROUP_INLINE_CAP: usize = 7;
 
@@ -145,6 +144,12 @@ union Group {
     heap: *mut u8,
 }
 
+/// Checks at compile time that a C view `C` of a message (capi's `zmq_msg_t`) has the
+/// message's size and at least its alignment, so the casts below are sound.
+const fn c_view_fits<C>() {
+    assert!(size_of::<C>() == size_of::<Msg>() && align_of::<C>() >= align_of::<Msg>());
+}
+
 /// A message: what a `zmq_msg_t` holds, and what pipes and sockets move by value.
 #[repr(C, align(8))]
 pub(crate) struct Msg {
@@ -159,8 +164,6 @@ pub(crate) struct Msg {
 }
 
 const _: () = assert!(size_of::<Msg>() == 64 && align_of::<Msg>() == 8);
-const _: () = assert!(size_of::<Msg>() == size_of::<zmq_msg_t>());
-const _: () = assert!(align_of::<Msg>() == align_of::<zmq_msg_t>());
 const _: () = assert!(offset_of!(Msg, body) == 8 && offset_of!(Msg, group) == 48);
 const _: () = assert!(offset_of!(Msg, routing_id) == 56 && offset_of!(Msg, kind) == 60);
 const _: () = assert!(offset_of!(Msg, group_len) == 63);
@@ -564,7 +567,8 @@ impl Msg {
     ///
     /// # Safety
     /// `p` must be NULL or point to 64 readable bytes, and no `&mut` to them may be live.
-    pub(crate) unsafe fn from_c<'a>(p: *const zmq_msg_t) -> ZResult<&'a Msg> {
+    pub(crate) unsafe fn from_c<'a, C>(p: *const C) -> ZResult<&'a Msg> {
+        const { c_view_fits::<C>() };
         if p.is_null() || !(p as usize).is_multiple_of(align_of::<Msg>()) {
             return err(libc::EFAULT);
         }
@@ -582,7 +586,8 @@ impl Msg {
     ///
     /// # Safety
     /// `p` must be NULL or point to 64 writable bytes no other reference covers.
-    pub(crate) unsafe fn from_c_mut<'a>(p: *mut zmq_msg_t) -> ZResult<&'a mut Msg> {
+    pub(crate) unsafe fn from_c_mut<'a, C>(p: *mut C) -> ZResult<&'a mut Msg> {
+        const { c_view_fits::<C>() };
         // SAFETY: as for from_c; the caller guarantees exclusivity.
         unsafe { Msg::from_c(p)? };
         // SAFETY: as above.
@@ -595,7 +600,8 @@ impl Msg {
     /// # Safety
     /// As `from_c_mut`.
     #[allow(dead_code)] // for zmq_msg_send
-    pub(crate) unsafe fn take_from(p: *mut zmq_msg_t) -> ZResult<Msg> {
+    pub(crate) unsafe fn take_from<C>(p: *mut C) -> ZResult<Msg> {
+        const { c_view_fits::<C>() };
         // SAFETY: forwarded contract.
         let m = unsafe { Msg::from_c_mut(p)? };
         Ok(std::mem::take(m))
@@ -606,7 +612,8 @@ impl Msg {
     /// # Safety
     /// `p` must be non-NULL, aligned and point to 64 writable bytes whose old content the
     /// caller has released or taken.
-    pub(crate) unsafe fn put_into(self, p: *mut zmq_msg_t) {
+    pub(crate) unsafe fn put_into<C>(self, p: *mut C) {
+        const { c_view_fits::<C>() };
         // SAFETY: per the contract.
         unsafe { ptr::write(p as *mut Msg, self) };
     }
@@ -615,7 +622,8 @@ impl Msg {
     ///
     /// # Safety
     /// As `from_c_mut`.
-    pub(crate) unsafe fn close_in_place(p: *mut zmq_msg_t) -> ZResult<Msg> {
+    pub(crate) unsafe fn close_in_place<C>(p: *mut C) -> ZResult<Msg> {
+        const { c_view_fits::<C>() };
         // SAFETY: forwarded contract.
         let m = unsafe { Msg::from_c_mut(p)? };
         let flags = m.flags;
@@ -626,7 +634,8 @@ impl Msg {
     ///
     /// # Safety
     /// `p` must be non-NULL, aligned and point to 64 writable bytes.
-    pub(crate) unsafe fn mark_closed(p: *mut zmq_msg_t) {
+    pub(crate) unsafe fn mark_closed<C>(p: *mut C) {
+        const { c_view_fits::<C>() };
         // SAFETY: per the contract; nothing there is ours to drop.
         unsafe { Msg::closed(0).put_into(p) };
     }
@@ -635,7 +644,8 @@ impl Msg {
     ///
     /// # Safety
     /// `p` must be NULL or point to 64 readable bytes.
-    pub(crate) unsafe fn c_flags(p: *const zmq_msg_t) -> ZResult<u8> {
+    pub(crate) unsafe fn c_flags<C>(p: *const C) -> ZResult<u8> {
+        const { c_view_fits::<C>() };
         if p.is_null() || !(p as usize).is_multiple_of(align_of::<Msg>()) {
             return err(libc::EFAULT);
         }
@@ -762,6 +772,9 @@ impl Metadata {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Stands in for capi's zmq_msg_t: 64 pointer-aligned bytes.
+    type CMsg = [u64; 8];
     use std::sync::atomic::AtomicUsize;
     use std::sync::Mutex;
 
@@ -879,8 +892,8 @@ mod tests {
             let mut g = m;
             g.set_group(b"grp").unwrap();
             g.set_routing_id(77);
-            let p0 = slots[0].0.as_mut_ptr() as *mut zmq_msg_t;
-            let p1 = slots[1].0.as_mut_ptr() as *mut zmq_msg_t;
+            let p0 = slots[0].0.as_mut_ptr() as *mut CMsg;
+            let p1 = slots[1].0.as_mut_ptr() as *mut CMsg;
             // SAFETY: p0/p1 are aligned 64-byte slots this test owns; each holds at most one message.
             unsafe {
                 g.put_into(p0);
@@ -904,7 +917,7 @@ mod tests {
     #[test]
     fn closed_detection() {
         let mut raw = MaybeBytes([0u8; 64]);
-        let p = raw.0.as_mut_ptr() as *mut zmq_msg_t;
+        let p = raw.0.as_mut_ptr() as *mut CMsg;
         // SAFETY: p is an aligned 64-byte slot this test owns (odd is only validated, not read).
         unsafe {
             assert!(Msg::from_c(p).is_err(), "zeroed struct is not a message");
@@ -917,7 +930,7 @@ mod tests {
             assert_eq!(Msg::close_in_place(p).unwrap_err().0, libc::EFAULT);
             assert_eq!(Msg::c_flags(p).unwrap() & Msg::MORE, Msg::MORE);
             assert!(Msg::take_from(p).is_err());
-            let odd = (p as *mut u8).add(1) as *mut zmq_msg_t;
+            let odd = (p as *mut u8).add(1) as *mut CMsg;
             assert!(Msg::from_c(odd).is_err(), "misaligned");
         }
     }

@@ -20,7 +20,7 @@
 // Wired to sockets by the socket layer; until then most of this is unused.
 #![allow(dead_code)]
 
-use crate::capi::consts::*;
+use crate::consts::*;
 use crate::error::{err, ZResult};
 use libc::EINVAL;
 use std::collections::{BTreeMap, BTreeSet};

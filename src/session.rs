@@ -18,7 +18,7 @@
 #[path = "raw.rs"]
 mod raw;
 
-use crate::capi::consts::*;
+use crate::consts::*;
 use crate::ctx::Ctx;
 use crate::io::command::Command;
 use crate::io::mailbox::Mailbox;

@@ -2,7 +2,7 @@
 
 use super::handle::Registry;
 use super::{guard, guard_int};
-use crate::capi::consts::ZMQ_THREAD_NAME_PREFIX;
+use crate::consts::ZMQ_THREAD_NAME_PREFIX;
 use crate::ctx::Ctx;
 use crate::error::err;
 use std::os::raw::{c_int, c_void};
@@ -167,7 +167,7 @@ pub extern "C" fn zmq_init(io_threads: c_int) -> *mut c_void {
     }
     let ctx = zmq_ctx_new();
     if !ctx.is_null() {
-        zmq_ctx_set(ctx, crate::capi::consts::ZMQ_IO_THREADS, io_threads);
+        zmq_ctx_set(ctx, crate::consts::ZMQ_IO_THREADS, io_threads);
     }
     ctx
 }

@@ -3,7 +3,7 @@
 //! Each entry point validates its arguments, runs the call inside a panic guard, and turns a
 //! failure into `-1` (or NULL) with the calling thread's `errno` set, as libzmq does.
 
-pub mod consts;
+pub use crate::consts;
 pub mod ctx;
 pub mod errors;
 pub(crate) mod handle;

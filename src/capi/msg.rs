@@ -4,7 +4,7 @@
 //! As libzmq's check(), a closed or unrecognisable message gives EFAULT; unlike libzmq, so
 //! do the calls it asserts on (data, size), and NULL pointers, instead of aborting.
 
-use super::consts::{ZMQ_GROUP_MAX_LENGTH, ZMQ_MORE, ZMQ_SHARED, ZMQ_SRCFD};
+use crate::consts::{ZMQ_GROUP_MAX_LENGTH, ZMQ_MORE, ZMQ_SHARED, ZMQ_SRCFD};
 use super::{guard, guard_int};
 use crate::error::{err, ZResult};
 use crate::msg::Msg;
@@ -17,6 +17,10 @@ use std::ptr;
 pub struct zmq_msg_t {
     pub _x: [u8; 64],
 }
+
+// A `zmq_msg_t` is a `Msg` seen from C: the casts in `Msg::from_c` and friends rely on this.
+const _: () = assert!(std::mem::size_of::<Msg>() == std::mem::size_of::<zmq_msg_t>());
+const _: () = assert!(std::mem::align_of::<Msg>() == std::mem::align_of::<zmq_msg_t>());
 
 /// C's `zmq_free_fn`, a function type, so that prototypes read `zmq_free_fn *ffn` as in
 /// libzmq. Rust only sees pointers to it, turned into `crate::msg::FreeFn` by `free_fn`.

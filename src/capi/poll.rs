@@ -7,7 +7,7 @@
 
 use super::guard_int;
 use super::socket::socket_of;
-use crate::capi::consts::{ZMQ_EVENTS, ZMQ_FD, ZMQ_POLLERR, ZMQ_POLLIN, ZMQ_POLLOUT, ZMQ_POLLPRI};
+use crate::consts::{ZMQ_EVENTS, ZMQ_FD, ZMQ_POLLERR, ZMQ_POLLIN, ZMQ_POLLOUT, ZMQ_POLLPRI};
 use crate::error::{err, ZResult};
 use std::os::raw::{c_int, c_long, c_short, c_void};
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@ use super::handle::Registry;
 use super::poll::{pollfd_of, ready, wait, zmq_fd_t};
 use super::socket::SOCKETS;
 use super::{guard, guard_int};
-use crate::capi::consts::{ZMQ_POLLERR, ZMQ_POLLIN, ZMQ_POLLOUT, ZMQ_POLLPRI};
+use crate::consts::{ZMQ_POLLERR, ZMQ_POLLIN, ZMQ_POLLOUT, ZMQ_POLLPRI};
 use crate::error::{err, ZResult};
 use std::cell::UnsafeCell;
 use std::os::raw::{c_int, c_long, c_short, c_void};

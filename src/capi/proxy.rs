@@ -6,7 +6,7 @@
 
 use super::guard_int;
 use super::socket::socket_of;
-use crate::capi::consts::*;
+use crate::consts::*;
 use crate::error::{err, ZResult};
 use crate::msg::Msg;
 use std::os::raw::{c_int, c_void};

@@ -322,10 +322,10 @@ pub unsafe extern "C" fn zmq_sendiov(
                 // SAFETY: each iovec describes readable memory.
                 unsafe { std::slice::from_raw_parts(v.iov_base as *const u8, v.iov_len) }
             };
-            let more = if i + 1 < count { crate::capi::consts::ZMQ_SNDMORE } else { 0 };
+            let more = if i + 1 < count { crate::consts::ZMQ_SNDMORE } else { 0 };
             sock.send(
                 Msg::try_from_slice(data)?,
-                (flags & !crate::capi::consts::ZMQ_SNDMORE) | more,
+                (flags & !crate::consts::ZMQ_SNDMORE) | more,
             )
             .map_err(|(e, _)| e)?;
         }
@@ -408,7 +408,7 @@ fn monitor(
             Some(_) => return err(libc::EPROTONOSUPPORT),
             None => return err(libc::EINVAL),
         }
-        use crate::capi::consts::*;
+        use crate::consts::*;
         if !(version == 1 || version == 2)
             || (version == 1 && events & !(ZMQ_EVENT_ALL as u64) != 0)
             || !matches!(type_, ZMQ_PAIR | ZMQ_PUB | ZMQ_PUSH)
@@ -435,7 +435,7 @@ pub unsafe extern "C" fn zmq_socket_monitor(
     addr: *const c_char,
     events: c_int,
 ) -> c_int {
-    monitor(s, addr, events as u32 as u64, 1, crate::capi::consts::ZMQ_PAIR)
+    monitor(s, addr, events as u32 as u64, 1, crate::consts::ZMQ_PAIR)
 }
 
 /// Sets errno to ENOTSUP after validating the socket: for draft calls whose socket types

@@ -20,7 +20,7 @@ pub(crate) mod stream;
 pub(crate) mod trie;
 pub(crate) use crate::options::Options;
 
-use crate::capi::consts::*;
+use crate::consts::*;
 use crate::ctx::Ctx;
 use crate::error::{err, Errno, ZResult, ETERM};
 use crate::io::command::Command;

@@ -4,7 +4,7 @@
 //! and its routing state (fair queue, load balancer, routing table, subscriptions...).
 
 use super::pipes::{PipeIdx, Pipes};
-use crate::capi::consts::*;
+use crate::consts::*;
 use crate::error::{err, Errno, ZResult};
 use crate::msg::Msg;
 use crate::socket::Options;

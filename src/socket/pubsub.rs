@@ -12,7 +12,7 @@ use super::mtrie::{MTrie, RmResult};
 use super::pattern::Behaviour;
 use super::pipes::{PipeIdx, Pipes};
 use super::trie::Trie;
-use crate::capi::consts::*;
+use crate::consts::*;
 use crate::error::{err, Errno, ZResult};
 use crate::msg::Msg;
 use crate::pipe::PipeId;

@@ -31,7 +31,7 @@ fn routing_id_msg(opts: &Options) -> Msg {
 
 /// ZMQ_CONFLATE only applies to the socket types whose queues can be conflated.
 fn effective_conflate(opts: &Options) -> bool {
-    use crate::capi::consts::*;
+    use crate::consts::*;
     opts.conflate
         && matches!(opts.socket_type, ZMQ_DEALER | ZMQ_PULL | ZMQ_PUSH | ZMQ_PUB | ZMQ_SUB)
 }

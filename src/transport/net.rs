@@ -5,7 +5,7 @@
 
 use super::ipc::{self, IpcAddr};
 use super::tcp;
-use crate::capi::consts::*;
+use crate::consts::*;
 use crate::error::{Errno, ZResult};
 use crate::io::command::Command;
 use crate::options::Options;

@@ -2,7 +2,7 @@
 //! the one place where subscriptions change form between messages and commands.
 
 use super::ZmtpError;
-use crate::capi::consts::{ZMQ_SUB, ZMQ_XSUB};
+use crate::consts::{ZMQ_SUB, ZMQ_XSUB};
 use crate::msg::Msg;
 
 /// Longest PING context a PONG echoes (RFC 37).

@@ -8,7 +8,7 @@
 
 use super::command::{subscription_message, Command};
 use super::{Framing, ZmtpError, FLAG_COMMAND, FLAG_LONG, FLAG_MORE};
-use crate::capi::consts::{ZMQ_PUB, ZMQ_XPUB};
+use crate::consts::{ZMQ_PUB, ZMQ_XPUB};
 use crate::msg::Msg;
 
 /// One decoded frame.

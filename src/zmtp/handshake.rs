@@ -15,7 +15,7 @@ use super::engine::Engine;
 use super::heartbeat::HeartbeatConfig;
 use super::mechanism::{Local, Mechanism, MechanismConfig, Peer};
 use super::{Framing, ZmtpError, DEFAULT_BATCH_SIZE};
-use crate::capi::consts::*;
+use crate::consts::*;
 
 /// Largest handshake command we buffer (libzmq has no limit; a READY is rarely over 1 KiB).
 const MAX_HANDSHAKE_COMMAND: usize = 1 << 20;

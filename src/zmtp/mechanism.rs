@@ -130,7 +130,7 @@ impl Mechanism {
 /// An ERROR command's body after its name: libzmq raises HANDSHAKE_FAILED_AUTH when the
 /// reason is a ZAP status code ("300", "400", "500"), and no event for other reasons.
 pub(crate) fn error_command(data: &[u8]) -> ZmtpError {
-    use crate::capi::consts::ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR as MALFORMED;
+    use crate::consts::ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR as MALFORMED;
     let reason = match data.split_first() {
         Some((&n, rest)) if usize::from(n) <= rest.len() => &rest[..usize::from(n)],
         _ => return ZmtpError::protocol(MALFORMED, "malformed ERROR command"),

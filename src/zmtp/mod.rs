@@ -123,7 +123,7 @@ impl ZmtpError {
 
     /// The monitor event to raise before DISCONNECTED, as (ZMQ_EVENT_*, value), if any.
     pub(crate) fn monitor_event(&self) -> Option<(i32, u64)> {
-        use crate::capi::consts::{
+        use crate::consts::{
             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
         };
         match self.event? {
@@ -147,7 +147,7 @@ impl fmt::Display for ZmtpError {
 #[doc(hidden)]
 pub mod fuzzing {
     use super::*;
-    use crate::capi::consts::*;
+    use crate::consts::*;
 
     /// Splits `data` into a config byte and input: drives a handshake with the input fed in
     /// pieces, then the decoder with whatever follows, as the engine would.

@@ -3,7 +3,7 @@
 
 use super::mechanism::{error_command, Local, Peer};
 use super::ZmtpError;
-use crate::capi::consts::ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND;
+use crate::consts::ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND;
 
 #[derive(Default)]
 pub(crate) struct Null {

@@ -1,6 +1,6 @@
 //! Socket-Type names on the wire and which pairs may talk (libzmq's check_socket_type).
 
-use crate::capi::consts::*;
+use crate::consts::*;
 
 /// The name a socket type announces in its READY/INITIATE metadata.
 pub(crate) fn socket_type_name(t: i32) -> Option<&'static str> {

@@ -3,7 +3,7 @@
 
 use super::decoder::Frame;
 use super::*;
-use crate::capi::consts::*;
+use crate::consts::*;
 use crate::msg::Msg;
 use std::time::{Duration, Instant};
 

@@ -6,7 +6,7 @@
 
 use super::decoder::Frame;
 use super::*;
-use crate::capi::consts::*;
+use crate::consts::*;
 use crate::msg::Msg;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
