@@ -921,7 +921,7 @@ mod tests {
         // SAFETY: p is an aligned 64-byte slot this test owns (odd is only validated, not read).
         unsafe {
             assert!(Msg::from_c(p).is_err(), "zeroed struct is not a message");
-            assert!(Msg::from_c(ptr::null()).is_err());
+            assert!(Msg::from_c(ptr::null::<CMsg>()).is_err());
             let mut m = Msg::from_slice(b"x");
             m.set_more(true);
             m.put_into(p);
