@@ -6,7 +6,6 @@ use crate::io::command::Command;
 use crate::io::mailbox::Mailbox;
 use crate::io::thread::IoThread;
 use crate::pipe::Pipe;
-use crate::socket::Socket;
 use parking_lot::{Condvar, Mutex};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -204,12 +203,12 @@ impl Ctx {
     }
 
     /// Binds an inproc name to a socket; returns the connections that were waiting for it.
-    pub(crate) fn inproc_bind(&self, name: &str, s: &Socket) -> ZResult<Vec<PendingInproc>> {
+    pub(crate) fn inproc_bind(&self, name: &str, me: InprocPeer) -> ZResult<Vec<PendingInproc>> {
         let mut ip = self.inproc.lock();
         if ip.bound.contains_key(name) {
             return err(libc::EADDRINUSE);
         }
-        ip.bound.insert(name.to_string(), crate::transport::inproc::peer_info(s));
+        ip.bound.insert(name.to_string(), me);
         Ok(ip.pending.remove(name).unwrap_or_default())
     }
 
@@ -233,7 +232,8 @@ impl Ctx {
         match ip.bound.get(name) {
             Some(b) => {
                 let (mine, theirs) = make(&me, Some(b));
-                crate::transport::inproc::send_bind(b, theirs);
+                // The connector already wrote its routing id if the binder wants one.
+                b.mailbox.send(Command::Bind { pipe: Box::new(theirs), send_routing_id: false });
                 Ok(mine)
             }
             None => {

@@ -6,9 +6,10 @@
 // The C API names its types and functions the C way.
 #![allow(non_camel_case_types)]
 
-pub mod consts;
 pub mod capi;
+pub mod consts;
 pub(crate) mod ctx;
+pub(crate) mod engine;
 pub(crate) mod error;
 pub(crate) mod io;
 pub(crate) mod monitor;

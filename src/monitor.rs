@@ -12,11 +12,19 @@
 
 use crate::consts::*;
 use crate::msg::Msg;
-use crate::socket::Socket;
 use parking_lot::Mutex;
 
+/// Where a monitor's events go: the monitor socket, which the socket layer provides.
+pub(crate) trait EventSink: Send {
+    /// Sends one part without blocking (ZMQ_DONTWAIT, ZMQ_SNDMORE in `flags`); false if the
+    /// socket cannot take it now.
+    fn send_part(&mut self, part: Msg, flags: i32) -> bool;
+    /// The monitor ends: close the socket, keeping the events already sent readable.
+    fn finish(self: Box<Self>);
+}
+
 struct Monitor {
-    socket: Socket,
+    socket: Box<dyn EventSink>,
     events: u64,
     version: i32,
 }
@@ -27,7 +35,7 @@ pub(crate) struct MonitorSlot(Mutex<Option<Monitor>>);
 
 impl MonitorSlot {
     /// Starts monitoring through `socket` (already bound); replaces any previous monitor.
-    pub(crate) fn start(&self, socket: Socket, events: u64, version: i32) {
+    pub(crate) fn start(&self, socket: Box<dyn EventSink>, events: u64, version: i32) {
         let old = self.0.lock().replace(Monitor { socket, events, version });
         if let Some(old) = old {
             Self::stop_monitor(old);
@@ -46,10 +54,7 @@ impl MonitorSlot {
         if m.events & ZMQ_EVENT_MONITOR_STOPPED as u64 != 0 {
             send_event(&mut m, ZMQ_EVENT_MONITOR_STOPPED as u64, &[0], "", "");
         }
-        // The events already sent stay readable by the application (libzmq's monitor
-        // sockets never drop them at close, whatever their linger).
-        m.socket.opts.linger = -1;
-        m.socket.close();
+        m.socket.finish();
     }
 
     /// An event of a bound endpoint or of a connection accepted through one: version 1
@@ -107,7 +112,7 @@ fn send_event(m: &mut Monitor, event: u64, values: &[u64], endpoint: &str, remot
     let n = parts.len();
     for (i, p) in parts.into_iter().enumerate() {
         let flags = ZMQ_DONTWAIT | if i + 1 < n { ZMQ_SNDMORE } else { 0 };
-        if m.socket.send(p, flags).is_err() {
+        if !m.socket.send_part(p, flags) {
             return;
         }
     }

@@ -849,6 +849,11 @@ fn parse_inet_aton(s: &str) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(v))
 }
 
+/// Socket types that take each peer's routing id as the first message of its pipe.
+pub(crate) fn recv_routing_id(socket_type: i32) -> bool {
+    matches!(socket_type, ZMQ_ROUTER | ZMQ_STREAM | ZMQ_SERVER | ZMQ_PEER)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,6 @@
 //! Each endpoint owns one `Pipe`. Writing publishes a whole (multipart) message at once, so a
 //! reader never sees half of one; termination marks the direction closed and tells the peer.
 
-use crate::io::command::Command;
-use crate::io::mailbox::Mailbox;
 use crate::msg::Msg;
 use crate::ypipe::{ypipe, Reader, Writer};
 use parking_lot::Mutex;
@@ -61,17 +59,34 @@ impl Dir {
     }
 }
 
-/// Where an endpoint's commands go. Shared so a pipe created before its peer exists
-/// (inproc connect before bind) learns the peer's mailbox when the peer attaches.
+/// What a pipe tells the owner of its other end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PipeEvent {
+    /// Messages were flushed into a pipe the reader had found empty.
+    ActivateRead(PipeId),
+    /// The reader drained a pipe whose writer had hit the HWM.
+    ActivateWrite(PipeId),
+    /// The other end terminated.
+    Term(PipeId),
+}
+
+/// The owner of a pipe end (its mailbox): where the peer's events go. The pipe knows
+/// nothing about mailboxes or commands beyond this.
+pub(crate) trait PipeEvents: Send + Sync {
+    fn pipe_event(&self, ev: PipeEvent);
+}
+
+/// Where an endpoint's events go. Shared so a pipe created before its peer exists
+/// (inproc connect before bind) learns the peer's owner when the peer attaches.
 #[derive(Default)]
-pub(crate) struct MailboxCell(Mutex<Option<Arc<Mailbox>>>);
+pub(crate) struct MailboxCell(Mutex<Option<Arc<dyn PipeEvents>>>);
 
 impl MailboxCell {
-    fn send(&self, cmd: Command) {
+    fn send(&self, ev: PipeEvent) {
         // Cloned out so the command is queued without holding this lock.
         let mb = self.0.lock().clone();
         if let Some(mb) = mb {
-            mb.send(cmd);
+            mb.pipe_event(ev);
         }
     }
 }
@@ -114,8 +129,8 @@ pub(crate) struct Pipe {
 /// Creates a connected pair. `hwm_ab` bounds messages from `a` to `b`, `hwm_ba` the reverse
 /// (0: unlimited). A side whose owner is not known yet gets its mailbox in `attach_to`.
 pub(crate) fn pipe_pair(
-    a_mailbox: Option<Arc<Mailbox>>,
-    b_mailbox: Option<Arc<Mailbox>>,
+    a_mailbox: Option<Arc<dyn PipeEvents>>,
+    b_mailbox: Option<Arc<dyn PipeEvents>>,
     hwm_ab: usize,
     hwm_ba: usize,
 ) -> (Pipe, Pipe) {
@@ -169,7 +184,7 @@ impl Pipe {
     }
 
     /// Makes `mailbox` the destination of the peer's commands for this end (its owner).
-    pub(crate) fn attach_to(&self, mailbox: Arc<Mailbox>) {
+    pub(crate) fn attach_to(&self, mailbox: Arc<dyn PipeEvents>) {
         *self.own.0.lock() = Some(mailbox);
     }
 
@@ -242,7 +257,7 @@ impl Pipe {
             && self.in_dir.writer_asleep.swap(false, Ordering::SeqCst)
             && !self.peer_gone
         {
-            self.peer.mailbox.send(Command::ActivateWrite { pipe: self.peer.id });
+            self.peer.mailbox.send(PipeEvent::ActivateWrite(self.peer.id));
         }
     }
 
@@ -286,7 +301,7 @@ impl Pipe {
     /// Publishes what was written; wakes the peer if it was asleep on this pipe.
     pub(crate) fn flush(&mut self) {
         if !self.out.flush() && !self.peer_gone {
-            self.peer.mailbox.send(Command::ActivateRead { pipe: self.peer.id });
+            self.peer.mailbox.send(PipeEvent::ActivateRead(self.peer.id));
         }
     }
 
@@ -342,7 +357,7 @@ impl Pipe {
         self.out_dir.closed.store(true, Ordering::Release);
         // Never leave half a multipart message visible; unflushed parts die with the queue.
         if !self.peer_gone {
-            self.peer.mailbox.send(Command::PipeTerm { pipe: self.peer.id });
+            self.peer.mailbox.send(PipeEvent::Term(self.peer.id));
         }
     }
 }

@@ -4,8 +4,8 @@
 //! As libzmq's check(), a closed or unrecognisable message gives EFAULT; unlike libzmq, so
 //! do the calls it asserts on (data, size), and NULL pointers, instead of aborting.
 
-use crate::consts::{ZMQ_GROUP_MAX_LENGTH, ZMQ_MORE, ZMQ_SHARED, ZMQ_SRCFD};
 use super::{guard, guard_int};
+use crate::consts::{ZMQ_GROUP_MAX_LENGTH, ZMQ_MORE, ZMQ_SHARED, ZMQ_SRCFD};
 use crate::error::{err, ZResult};
 use crate::msg::Msg;
 use std::ffi::CStr;

@@ -323,11 +323,8 @@ pub unsafe extern "C" fn zmq_sendiov(
                 unsafe { std::slice::from_raw_parts(v.iov_base as *const u8, v.iov_len) }
             };
             let more = if i + 1 < count { crate::consts::ZMQ_SNDMORE } else { 0 };
-            sock.send(
-                Msg::try_from_slice(data)?,
-                (flags & !crate::consts::ZMQ_SNDMORE) | more,
-            )
-            .map_err(|(e, _)| e)?;
+            sock.send(Msg::try_from_slice(data)?, (flags & !crate::consts::ZMQ_SNDMORE) | more)
+                .map_err(|(e, _)| e)?;
         }
         Ok(count as c_int)
     })
@@ -422,7 +419,7 @@ fn monitor(
             m.close();
             return Err(e);
         }
-        sock.monitor.start(m, events, version);
+        sock.monitor.start(Box::new(m), events, version);
         Ok(0)
     })
 }

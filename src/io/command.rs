@@ -1,7 +1,10 @@
 //! Commands between sockets, sessions and I/O threads, carried by mailboxes.
+//!
+//! Commands name only what lives below `io` (pipes) or what `io` defines itself (I/O
+//! objects): a session or listener travels to its I/O thread as a `Box<dyn IoObject>`.
 
+use crate::io::reactor::IoObject;
 use crate::pipe::{Pipe, PipeId};
-use crate::session::{ConnectSpec, Listener};
 
 pub(crate) enum Command {
     /// The peer flushed messages into a pipe we had found empty.
@@ -19,10 +22,8 @@ pub(crate) enum Command {
     /// The context is terminating: blocking calls end with ETERM (sockets), the loop ends
     /// (I/O threads).
     Stop,
-    /// To an I/O thread: accept connections on this bound listener.
-    Listen(Box<Listener>),
-    /// To an I/O thread: connect (and keep reconnecting) to an endpoint.
-    Connect(Box<ConnectSpec>),
+    /// To an I/O thread: run this object (a listener, or a session that connects).
+    Adopt(Box<dyn IoObject>),
     /// To an I/O thread: unbind / disconnect one endpoint of a socket.
     CloseEndpoint { socket_id: u64, endpoint: String, linger: i32 },
     /// To an I/O thread: the socket closed; finish its connections within `linger` ms.

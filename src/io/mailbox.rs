@@ -8,6 +8,7 @@
 
 use super::command::Command;
 use crate::error::{err, ZResult};
+use crate::pipe::{PipeEvent, PipeEvents};
 use crate::ypipe::{ypipe, Reader, Writer};
 use parking_lot::Mutex;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -145,4 +146,15 @@ impl Mailbox {
 /// A deadline `ms` milliseconds from now; negative means none.
 pub(crate) fn deadline_after(ms: i64) -> Option<Instant> {
     (ms >= 0).then(|| Instant::now() + Duration::from_millis(ms as u64))
+}
+
+/// A pipe's events reach the owner of its other end as commands in that owner's mailbox.
+impl PipeEvents for Mailbox {
+    fn pipe_event(&self, ev: PipeEvent) {
+        self.send(match ev {
+            PipeEvent::ActivateRead(pipe) => Command::ActivateRead { pipe },
+            PipeEvent::ActivateWrite(pipe) => Command::ActivateWrite { pipe },
+            PipeEvent::Term(pipe) => Command::PipeTerm { pipe },
+        });
+    }
 }

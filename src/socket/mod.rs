@@ -5,6 +5,7 @@
 pub(crate) mod active;
 pub(crate) mod dealer;
 pub(crate) mod dist;
+mod endpoint;
 pub(crate) mod fq;
 pub(crate) mod lb;
 pub(crate) mod mtrie;
@@ -28,9 +29,8 @@ use crate::io::mailbox::{deadline_after, Mailbox};
 use crate::monitor::MonitorSlot;
 use crate::msg::Msg;
 use crate::pipe::Pipe;
-use crate::session::{SocketToken, Target};
-use crate::transport::net::NetEndpoint;
-use crate::transport::{self, Endpoint};
+use crate::session::SocketToken;
+use endpoint::NetEndpoint;
 use pattern::Pattern;
 use pipes::{PipeIdx, Pipes};
 use std::sync::Arc;
@@ -93,10 +93,6 @@ impl Socket {
         })
     }
 
-    pub(crate) fn socket_type(&self) -> i32 {
-        self.opts.socket_type
-    }
-
     // ---- commands ----
 
     /// Runs every pending command. Cheap when there are none: one atomic load.
@@ -152,10 +148,7 @@ impl Socket {
             }
             Command::Stop => self.ctx_terminated = true,
             // I/O-thread commands never reach a socket.
-            Command::Listen(_)
-            | Command::Connect(_)
-            | Command::CloseEndpoint { .. }
-            | Command::CloseSocket { .. } => {}
+            Command::Adopt(_) | Command::CloseEndpoint { .. } | Command::CloseSocket { .. } => {}
         }
     }
 
@@ -210,142 +203,6 @@ impl Socket {
             self.pipes.mark_dead(idx);
         }
         self.reap_dead();
-    }
-
-    // ---- endpoints ----
-
-    pub(crate) fn bind(&mut self, addr: &str) -> ZResult<()> {
-        self.process_commands()?;
-        match transport::parse(addr)? {
-            Endpoint::Inproc(name) => {
-                let pending = self.ctx.inproc_bind(&name, self)?;
-                self.binds.push(name.clone());
-                self.last_endpoint = addr.to_string();
-                for p in pending {
-                    transport::inproc::accept_pending(self, p, &name);
-                }
-                Ok(())
-            }
-            Endpoint::Tcp(a) => {
-                let resolved = transport::net::bind_tcp(self, addr, &a)?;
-                self.add_net(addr, resolved, true);
-                Ok(())
-            }
-            Endpoint::Ipc(a) => {
-                let resolved = transport::net::bind_ipc(self, addr, &a)?;
-                self.add_net(addr, resolved, true);
-                Ok(())
-            }
-        }
-    }
-
-    fn add_net(&mut self, given: &str, resolved: String, bound: bool) {
-        self.last_endpoint = resolved.clone();
-        self.net.push(NetEndpoint { given: given.to_string(), resolved, bound });
-    }
-
-    /// The token I/O objects hold for this socket (ETERM once closing).
-    pub(crate) fn token(&self) -> ZResult<Arc<SocketToken>> {
-        self.token.clone().ok_or(Errno(ETERM))
-    }
-
-    /// Ends network endpoints as libzmq's zmq_unbind and zmq_disconnect both do (neither
-    /// minds which kind it ends): every endpoint whose key (resolved for binds, as given for
-    /// connects) is `addr`, or else, for tcp, `addr` resolved. Their listeners or connections
-    /// in the I/O threads go, with the pipes made for them. ENOENT if none matches.
-    fn close_net(&mut self, addr: &str, tcp: Option<&str>) -> ZResult<()> {
-        let mut keys = vec![addr.to_string()];
-        if !self.net.iter().any(|e| e.key() == addr) {
-            if let Some(a) = tcp {
-                keys = transport::tcp::term_endpoint_keys(a, self.opts.ipv6);
-            }
-        }
-        let Some(key) = keys.into_iter().find(|k| self.net.iter().any(|e| e.key() == k)) else {
-            return err(libc::ENOENT);
-        };
-        self.net.retain(|e| e.key() != key);
-        for io in self.ctx.io_mailboxes() {
-            io.send(Command::CloseEndpoint {
-                socket_id: self.id,
-                endpoint: key.clone(),
-                linger: self.opts.linger,
-            });
-        }
-        // Connections and their pipes carry the same key: the connect string, or the
-        // resolved endpoint of the listener that accepted them.
-        self.terminate_pipes_of(&key);
-        Ok(())
-    }
-
-    pub(crate) fn connect(&mut self, addr: &str) -> ZResult<()> {
-        self.process_commands()?;
-        match transport::parse(addr)? {
-            Endpoint::Inproc(name) => {
-                self.connecting = true;
-                let r = transport::inproc::connect(self, &name);
-                self.connecting = false;
-                r?;
-                self.last_endpoint = addr.to_string();
-                Ok(())
-            }
-            Endpoint::Tcp(a) => {
-                transport::tcp::validate_connect(&a)?;
-                let target = match a.split_once(';') {
-                    Some((src, dst)) => {
-                        Target::Tcp { addr: dst.to_string(), source: Some(src.to_string()) }
-                    }
-                    None => Target::Tcp { addr: a.clone(), source: None },
-                };
-                self.connecting = true;
-                let r = transport::net::connect(self, addr, target);
-                self.connecting = false;
-                r?;
-                self.add_net(addr, addr.to_string(), false);
-                Ok(())
-            }
-            Endpoint::Ipc(a) => {
-                let target = Target::Ipc(transport::ipc::IpcAddr::parse(&a)?);
-                self.connecting = true;
-                let r = transport::net::connect(self, addr, target);
-                self.connecting = false;
-                r?;
-                self.add_net(addr, addr.to_string(), false);
-                Ok(())
-            }
-        }
-    }
-
-    pub(crate) fn unbind(&mut self, addr: &str) -> ZResult<()> {
-        self.process_commands()?;
-        match transport::parse(addr)? {
-            Endpoint::Inproc(name) => {
-                let Some(pos) = self.binds.iter().position(|b| *b == name) else {
-                    return err(libc::ENOENT);
-                };
-                self.binds.remove(pos);
-                self.ctx.inproc_unbind(&name, self.id);
-                self.terminate_pipes_of(&name);
-                Ok(())
-            }
-            Endpoint::Tcp(a) => self.close_net(addr, Some(&a)),
-            Endpoint::Ipc(_) => self.close_net(addr, None),
-        }
-    }
-
-    pub(crate) fn disconnect(&mut self, addr: &str) -> ZResult<()> {
-        self.process_commands()?;
-        match transport::parse(addr)? {
-            Endpoint::Inproc(name) => {
-                let found = self.terminate_pipes_of(&name);
-                let pending = self.ctx.inproc_cancel_pending(&name, self.id);
-                if !found && !pending {
-                    return err(libc::ENOENT);
-                }
-                Ok(())
-            }
-            Endpoint::Tcp(a) => self.close_net(addr, Some(&a)),
-            Endpoint::Ipc(_) => self.close_net(addr, None),
-        }
     }
 
     /// Closes every pipe created for `name`; true if there was one.
@@ -540,5 +397,19 @@ impl Socket {
     #[allow(dead_code)]
     pub(crate) fn pipe_indices(&self) -> Vec<PipeIdx> {
         self.pipes.indices()
+    }
+}
+
+/// A monitor's events go out on a socket of ours (the PAIR/PUB/PUSH the application reads).
+impl crate::monitor::EventSink for Socket {
+    fn send_part(&mut self, part: Msg, flags: i32) -> bool {
+        self.send(part, flags).is_ok()
+    }
+
+    fn finish(mut self: Box<Self>) {
+        // The events already sent stay readable by the application (libzmq's monitor
+        // sockets never drop them at close, whatever their linger).
+        self.opts.linger = -1;
+        self.close();
     }
 }

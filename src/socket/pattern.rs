@@ -162,8 +162,3 @@ impl Pattern {
         self.inner().options_changed(opts)
     }
 }
-
-/// Socket types whose peers must send their routing id as the first message of a pipe.
-pub(crate) fn recv_routing_id(socket_type: i32) -> bool {
-    matches!(socket_type, ZMQ_ROUTER | ZMQ_STREAM | ZMQ_SERVER | ZMQ_PEER)
-}

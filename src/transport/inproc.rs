@@ -3,14 +3,13 @@
 //! Connecting before the bind works: the connector gets its end at once (so it can queue
 //! messages), and the binder's end waits in the context until the name is bound.
 
-use crate::ctx::{InprocPeer, PendingInproc};
+use crate::ctx::{Ctx, InprocPeer, PendingInproc};
 use crate::error::ZResult;
-use crate::io::command::Command;
+use crate::io::mailbox::Mailbox;
 use crate::msg::Msg;
+use crate::options::{recv_routing_id, Options};
 use crate::pipe::{pipe_pair, Pipe};
-use crate::socket::pattern::recv_routing_id;
-use crate::socket::Options;
-use crate::socket::Socket;
+use std::sync::Arc;
 
 /// HWM of a direction: the writer's SNDHWM plus the reader's RCVHWM, 0 (no limit) if
 /// either is unlimited, as libzmq does for inproc.
@@ -36,22 +35,24 @@ fn effective_conflate(opts: &Options) -> bool {
         && matches!(opts.socket_type, ZMQ_DEALER | ZMQ_PULL | ZMQ_PUSH | ZMQ_PUB | ZMQ_SUB)
 }
 
-pub(crate) fn peer_info(s: &Socket) -> InprocPeer {
+/// How a socket presents itself to inproc peers.
+pub(crate) fn peer_info(socket_id: u64, mailbox: &Arc<Mailbox>, opts: &Options) -> InprocPeer {
     InprocPeer {
-        mailbox: s.mailbox.clone(),
-        socket_id: s.id,
-        socket_type: s.socket_type(),
-        sndhwm: s.opts.sndhwm,
-        rcvhwm: s.opts.rcvhwm,
-        conflate: effective_conflate(&s.opts),
-        routing_id: s.opts.routing_id.clone(),
+        mailbox: mailbox.clone(),
+        socket_id,
+        socket_type: opts.socket_type,
+        sndhwm: opts.sndhwm,
+        rcvhwm: opts.rcvhwm,
+        conflate: effective_conflate(opts),
+        routing_id: opts.routing_id.clone(),
     }
 }
 
-pub(crate) fn connect(s: &mut Socket, name: &str) -> ZResult<()> {
-    let me = peer_info(s);
-    let routing_id = routing_id_msg(&s.opts);
-    let pipe = s.ctx.clone().inproc_connect(name, me, |me, bound| {
+/// Connects `me` to the inproc `name`, bound or not yet: gives the connector's end of the
+/// new pipe (the binder's end goes to the binder, or waits in the context for the bind).
+pub(crate) fn connect(ctx: &Ctx, me: InprocPeer, opts: &Options, name: &str) -> ZResult<Pipe> {
+    let routing_id = routing_id_msg(opts);
+    ctx.inproc_connect(name, me, |me, bound| {
         let (mut mine, theirs) = match bound {
             Some(b) => pipe_pair(
                 Some(me.mailbox.clone()),
@@ -87,33 +88,23 @@ pub(crate) fn connect(s: &mut Socket, name: &str) -> ZResult<()> {
             mine.flush();
         }
         (mine, theirs)
-    })?;
-    s.attach_pipe(pipe, false, Some(name.to_string()));
-    Ok(())
+    })
 }
 
-/// Sends the binder its end of a fresh pipe (called with the context's inproc lock held).
-pub(crate) fn send_bind(bound: &InprocPeer, pipe: Pipe) {
-    bound.mailbox.send(Command::Bind {
-        pipe: Box::new(pipe),
-        // Already written by the connector (see connect).
-        send_routing_id: false,
-    });
-}
-
-/// At bind time: adopts a pipe a socket connected before the name existed.
-pub(crate) fn accept_pending(s: &mut Socket, p: PendingInproc, name: &str) {
+/// At bind time: readies a pipe a socket connected before the name existed, for the binder
+/// with options `opts`. Gives the pipe and whether the connector wants our routing id.
+pub(crate) fn accept_pending(opts: &Options, p: PendingInproc) -> (Pipe, bool) {
     let PendingInproc { connector, mut pipe } = p;
-    if connector.conflate || effective_conflate(&s.opts) {
+    if connector.conflate || effective_conflate(opts) {
         pipe.set_conflate();
     }
-    if !connector.conflate && !effective_conflate(&s.opts) {
-        pipe.set_out_hwm(hwm_sum(s.opts.sndhwm, connector.rcvhwm));
-        pipe.set_in_hwm(hwm_sum(connector.sndhwm, s.opts.rcvhwm));
+    if !connector.conflate && !effective_conflate(opts) {
+        pipe.set_out_hwm(hwm_sum(opts.sndhwm, connector.rcvhwm));
+        pipe.set_in_hwm(hwm_sum(connector.sndhwm, opts.rcvhwm));
     }
-    if !recv_routing_id(s.socket_type()) {
+    if !recv_routing_id(opts.socket_type) {
         // The connector's introduction, which we do not want.
         let _ = pipe.read();
     }
-    s.attach_pipe(pipe, recv_routing_id(connector.socket_type), Some(name.to_string()));
+    (pipe, recv_routing_id(connector.socket_type))
 }

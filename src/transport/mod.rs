@@ -1,8 +1,12 @@
-//! Endpoint strings: `transport://address`, and the transports behind them.
+//! Transports: endpoint strings (`transport://address`), and per transport what produces
+//! a connected stream: listeners and connecters for tcp:// and ipc://, the pipe pair of
+//! inproc://. Nothing here knows sockets or sessions.
 
+pub(crate) mod connecter;
 pub(crate) mod inproc;
 pub(crate) mod ipc;
-pub(crate) mod net;
+pub(crate) mod listener;
+pub(crate) mod stream;
 pub(crate) mod tcp;
 
 use crate::error::{err, ZResult};

@@ -5,6 +5,7 @@
 use super::decoder::{Decoder, Frame};
 use super::encoder::{Encoder, IoSlices};
 use super::heartbeat::{Heartbeat, HeartbeatAction, HeartbeatConfig, Tick};
+use super::mechanism::Mechanism;
 use super::{Command, Framing, ZmtpError};
 use crate::msg::Msg;
 use std::time::Instant;
@@ -14,6 +15,9 @@ pub(crate) struct Engine {
     pub(crate) decoder: Decoder,
     pub(crate) encoder: Encoder,
     pub(crate) heartbeat: Heartbeat,
+    /// The handshake's mechanism, kept for the connection's life (None for ZMTP 1.0/2.0,
+    /// which have none): every frame in and out passes through it.
+    mechanism: Option<Mechanism>,
 }
 
 impl Engine {
@@ -24,6 +28,7 @@ impl Engine {
         out_batch_size: usize,
         max_msg_size: i64,
         heartbeat: HeartbeatConfig,
+        mechanism: Option<Mechanism>,
     ) -> Engine {
         // ZMTP 1.0/2.0 have no commands, hence no heartbeats (libzmq starts them only
         // after a mechanism handshake).
@@ -36,6 +41,7 @@ impl Engine {
             decoder: Decoder::new(version, socket_type, in_batch_size, max_msg_size),
             encoder: Encoder::new(version, socket_type, out_batch_size),
             heartbeat,
+            mechanism,
         }
     }
 
@@ -54,13 +60,30 @@ impl Engine {
     ) -> Result<(), ZmtpError> {
         self.decoder.filled(n);
         self.heartbeat.start(now);
-        let Engine { decoder, encoder, heartbeat, .. } = self;
+        let Engine { decoder, encoder, heartbeat, mechanism, .. } = self;
+        let mut failed = None;
         decoder.decode(&mut |f| {
-            if let Some(f) = on_frame(heartbeat, encoder, f, now) {
-                frames.push(f);
+            let f = match mechanism {
+                Some(m) => match m.unwrap_frame(f) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        // Stop here; what was decoded before still goes to the caller.
+                        failed = Some(e);
+                        return Ok(());
+                    }
+                },
+                None => f,
+            };
+            if failed.is_none() {
+                if let Some(f) = on_frame(heartbeat, encoder, f, now) {
+                    frames.push(f);
+                }
             }
             Ok(())
         })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
         Ok(())
     }
 
@@ -76,7 +99,10 @@ impl Engine {
     }
 
     pub(crate) fn encode(&mut self, msg: Msg) {
-        self.encoder.encode(msg);
+        match &mut self.mechanism {
+            Some(m) => m.wrap_message(msg, &mut self.encoder),
+            None => self.encoder.encode(msg),
+        }
     }
 
     pub(crate) fn has_output(&self) -> bool {

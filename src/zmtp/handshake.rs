@@ -198,6 +198,7 @@ impl Handshake {
             c.out_batch_size,
             c.max_msg_size,
             c.heartbeat,
+            self.mech,
         );
         engine.encoder.put_raw(&self.out[self.out_pos..]);
         if self.unversioned && matches!(c.socket_type, ZMQ_PUB | ZMQ_XPUB) {
@@ -241,7 +242,7 @@ impl Handshake {
             11 => {
                 self.out.push(self.our_minor);
                 self.out.extend_from_slice(&self.cfg.mechanism.greeting_name());
-                let server = self.cfg.as_server && !self.cfg.mechanism.is_null();
+                let server = self.cfg.mechanism.announces_server(self.cfg.as_server);
                 self.out.push(u8::from(server));
                 self.out.extend_from_slice(&[0; 31]);
             }
@@ -305,7 +306,8 @@ impl Handshake {
 
     fn start_mechanism(&mut self) -> Result<(), ZmtpError> {
         let g = self.greeting;
-        if g[12..32] != self.cfg.mechanism.greeting_name() {
+        let unbuilt = self.cfg.mechanism == MechanismConfig::Unbuilt;
+        if g[12..32] != self.cfg.mechanism.greeting_name() || unbuilt {
             return Err(ZmtpError::protocol(
                 ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
                 "mechanism mismatch",

@@ -1,24 +1,32 @@
 //! Security mechanisms, a closed set: each one is a state machine that produces handshake
-//! command bodies to send and consumes the peer's. NULL now; PLAIN and CURVE slot in as
-//! further variants of `MechanismConfig` and `Mechanism`.
+//! command bodies to send and consumes the peer's, and is then kept for the life of the
+//! connection, because a mechanism may transform every frame after the handshake (CURVE
+//! boxes each one into a MESSAGE command). NULL now; PLAIN and CURVE slot in as further
+//! variants of `MechanismConfig` and `Mechanism`.
 
+use super::decoder::Frame;
+use super::encoder::Encoder;
 use super::metadata::{parse_properties, put_property};
 use super::null::Null;
 use super::socket_type::{compatible, sends_identity, socket_type_from_name, socket_type_name};
 use super::ZmtpError;
+use crate::msg::Msg;
 
 /// The mechanism a socket demands (ZMQ_MECHANISM with its keys and credentials).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) enum MechanismConfig {
     #[default]
     Null,
+    /// The socket asks for a mechanism this build lacks: we announce NULL and refuse every
+    /// peer where libzmq would stop talking to it (never a silent fallback to NULL).
+    Unbuilt,
 }
 
 impl MechanismConfig {
     /// The name in the greeting, NUL-padded to 20 octets.
     pub(crate) fn greeting_name(&self) -> [u8; 20] {
         let name: &[u8] = match self {
-            MechanismConfig::Null => b"NULL",
+            MechanismConfig::Null | MechanismConfig::Unbuilt => b"NULL",
         };
         let mut out = [0u8; 20];
         out[..name.len()].copy_from_slice(name);
@@ -27,6 +35,13 @@ impl MechanismConfig {
 
     pub(crate) fn is_null(&self) -> bool {
         matches!(self, MechanismConfig::Null)
+    }
+
+    /// The as-server octet of our greeting (only mechanisms with roles set it).
+    pub(crate) fn announces_server(&self, _as_server: bool) -> bool {
+        match self {
+            MechanismConfig::Null | MechanismConfig::Unbuilt => false,
+        }
     }
 }
 
@@ -96,7 +111,8 @@ pub(crate) enum Mechanism {
 impl Mechanism {
     pub(crate) fn new(cfg: &MechanismConfig) -> Mechanism {
         match cfg {
-            MechanismConfig::Null => Mechanism::Null(Null::default()),
+            // Unbuilt never gets here: the handshake refuses the peer first.
+            MechanismConfig::Null | MechanismConfig::Unbuilt => Mechanism::Null(Null::default()),
         }
     }
 
@@ -123,6 +139,22 @@ impl Mechanism {
     pub(crate) fn is_ready(&self) -> bool {
         match self {
             Mechanism::Null(m) => m.is_ready(),
+        }
+    }
+
+    /// After the handshake, every frame read passes through here: a mechanism that boxes
+    /// traffic opens it (and rejects what it cannot open); NULL passes frames through.
+    pub(crate) fn unwrap_frame(&mut self, f: Frame) -> Result<Frame, ZmtpError> {
+        match self {
+            Mechanism::Null(_) => Ok(f),
+        }
+    }
+
+    /// After the handshake, every message sent passes through here on its way into the
+    /// encoder (boxed by mechanisms that encrypt).
+    pub(crate) fn wrap_message(&mut self, msg: Msg, enc: &mut Encoder) {
+        match self {
+            Mechanism::Null(_) => enc.encode(msg),
         }
     }
 }

@@ -123,9 +123,7 @@ impl ZmtpError {
 
     /// The monitor event to raise before DISCONNECTED, as (ZMQ_EVENT_*, value), if any.
     pub(crate) fn monitor_event(&self) -> Option<(i32, u64)> {
-        use crate::consts::{
-            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
-        };
+        use crate::consts::{ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL};
         match self.event? {
             MonitorEvent::Protocol(code) => {
                 Some((ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, code as u64))

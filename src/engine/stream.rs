@@ -1,0 +1,353 @@
+//! The stream engine: one connected tcp/ipc stream, its ZMTP handshake and codec (or the
+//! raw codec of STREAM sockets), and the batching between the wire and the session's pipe.
+
+use super::inbound::Inbound;
+use super::raw::RawEngine;
+use super::Failure;
+use crate::transport::stream::Stream;
+use crate::zmtp;
+use mio::{Interest, Registry, Token};
+use std::io::{self, IoSlice, Read, Write};
+use std::time::Instant;
+
+/// What the session learns when the handshake completes.
+pub(crate) struct Established {
+    /// The peer's routing id (empty if it sent none).
+    pub peer_routing_id: Vec<u8>,
+    /// Every property the peer sent in its handshake.
+    pub peer_metadata: Vec<(String, Vec<u8>)>,
+}
+
+enum State {
+    Handshake(Box<zmtp::Handshake>),
+    Zmtp(Box<zmtp::Engine>),
+    Raw(Box<RawEngine>),
+}
+
+pub(crate) struct StreamEngine {
+    stream: Stream,
+    state: State,
+    registered: bool,
+    read_ready: bool,
+    write_ready: bool,
+    /// Scratch for the frames one read decodes into (reused: no allocation per read).
+    frames: Vec<zmtp::Frame>,
+    /// The last part taken from the pipe had MORE set.
+    out_more: bool,
+    /// ZMQ_OUT_BATCH_SIZE: bytes encoded before a write.
+    out_batch: usize,
+    /// A protocol error found after messages that still wait for room in the pipe: it
+    /// ends the connection once they are delivered, as libzmq (which stops decoding at a
+    /// full pipe) only meets the bad frame after them.
+    pending_error: Option<Failure>,
+}
+
+impl StreamEngine {
+    fn new(stream: Stream, state: State, out_batch: usize) -> StreamEngine {
+        StreamEngine {
+            stream,
+            state,
+            registered: false,
+            read_ready: true,
+            write_ready: true,
+            frames: Vec::new(),
+            out_more: false,
+            out_batch: out_batch.max(1),
+            pending_error: None,
+        }
+    }
+
+    /// A ZMTP connection, starting with its handshake.
+    pub(crate) fn zmtp(stream: Stream, hs: zmtp::Handshake, out_batch: usize) -> StreamEngine {
+        StreamEngine::new(stream, State::Handshake(Box::new(hs)), out_batch)
+    }
+
+    /// A raw connection (STREAM, ROUTER_RAW): plain bytes both ways, no handshake.
+    pub(crate) fn raw(stream: Stream, in_batch: usize, out_batch: usize) -> StreamEngine {
+        StreamEngine::new(stream, State::Raw(Box::new(RawEngine::new(in_batch))), out_batch)
+    }
+
+    pub(crate) fn stream(&self) -> &Stream {
+        &self.stream
+    }
+
+    pub(crate) fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        registry.register(self.stream.source(), token, interest)?;
+        self.registered = true;
+        Ok(())
+    }
+
+    pub(crate) fn deregister(&mut self, registry: &Registry) {
+        if std::mem::take(&mut self.registered) {
+            let _ = registry.deregister(self.stream.source());
+        }
+    }
+
+    pub(crate) fn is_handshaking(&self) -> bool {
+        matches!(self.state, State::Handshake(_))
+    }
+
+    pub(crate) fn is_raw(&self) -> bool {
+        matches!(self.state, State::Raw(_))
+    }
+
+    /// Readiness from the reactor (edge-triggered: kept until an operation says EAGAIN).
+    pub(crate) fn ready(&mut self, readable: bool, writable: bool) {
+        self.read_ready |= readable;
+        self.write_ready |= writable;
+    }
+
+    /// The last message sent to this peer was cut off mid-way.
+    pub(crate) fn mid_message_out(&self) -> bool {
+        self.out_more
+    }
+
+    /// Runs the handshake as far as the stream allows; the outcome once it has just
+    /// finished (the engine then carries messages).
+    pub(crate) fn handshake(&mut self) -> Result<Option<Established>, Failure> {
+        let State::Handshake(hs) = &mut self.state else { return Ok(None) };
+        loop {
+            // Send what the handshake has to say.
+            while self.write_ready && !hs.output().is_empty() {
+                match self.stream.write(hs.output()) {
+                    Ok(n) => hs.advance_output(n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.write_ready = false,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(Failure::io(&e)),
+                }
+            }
+            if hs.is_done() {
+                // Unsent handshake bytes move into the encoder with `finish`.
+                break;
+            }
+            if !self.read_ready {
+                return Ok(None);
+            }
+            let mut buf = [0u8; 512];
+            let want = hs.wanted().clamp(1, buf.len());
+            match self.stream.read(&mut buf[..want]) {
+                Ok(0) => return Err(Failure::Io(libc::EPIPE)),
+                Ok(n) => {
+                    let used = hs.input(&buf[..n]).map_err(Failure::Protocol)?;
+                    debug_assert_eq!(used, n, "handshake asked for exactly what it needs");
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.read_ready = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Failure::io(&e)),
+            }
+        }
+        let State::Handshake(hs) =
+            std::mem::replace(&mut self.state, State::Raw(Box::new(RawEngine::new(1))))
+        else {
+            return Ok(None);
+        };
+        let est = hs.finish();
+        self.state = State::Zmtp(Box::new(est.engine));
+        Ok(Some(Established {
+            peer_routing_id: est.peer_routing_id.unwrap_or_default(),
+            peer_metadata: est.peer_metadata,
+        }))
+    }
+
+    /// Moves messages both ways once: delivers what waits, reads and decodes, then
+    /// encodes from the pipe and writes. Ok(progress).
+    pub(crate) fn pump(&mut self, inb: &mut Inbound) -> Result<bool, Failure> {
+        let a = self.pump_in(inb)?;
+        let b = self.pump_out(inb)?;
+        Ok(a || b)
+    }
+
+    /// True once everything taken from a finished pipe has been written.
+    pub(crate) fn out_drained(&mut self, inb: &mut Inbound) -> bool {
+        let has_output = match &self.state {
+            State::Zmtp(e) => e.has_output(),
+            State::Raw(r) => r.has_output(),
+            State::Handshake(_) => false,
+        };
+        if has_output {
+            return false;
+        }
+        match &mut inb.pipe {
+            None => true,
+            Some(p) => p.peer_gone() && !p.check_read(),
+        }
+    }
+
+    /// Sends a PING if one is due; says when to come back, or that the peer is gone.
+    pub(crate) fn heartbeat(&mut self, now: Instant) -> zmtp::HeartbeatAction {
+        match &mut self.state {
+            State::Zmtp(e) => e.heartbeat(now),
+            _ => zmtp::HeartbeatAction::Idle,
+        }
+    }
+
+    fn pump_in(&mut self, inb: &mut Inbound) -> Result<bool, Failure> {
+        // Messages already decoded go first, in order.
+        if !inb.deliver() {
+            return Ok(false);
+        }
+        if let Some(f) = self.pending_error.take() {
+            return Err(f);
+        }
+        match self.state {
+            State::Zmtp(_) => self.pump_in_zmtp(inb),
+            State::Raw(_) => self.pump_in_raw(inb),
+            State::Handshake(_) => Ok(false),
+        }
+    }
+
+    fn pump_in_zmtp(&mut self, inb: &mut Inbound) -> Result<bool, Failure> {
+        let mut progress = false;
+        while self.read_ready && inb.is_clear() {
+            let State::Zmtp(engine) = &mut self.state else { break };
+            match self.stream.read(engine.read_buf()) {
+                Ok(0) => return Err(Failure::Io(libc::EPIPE)),
+                Ok(n) => {
+                    progress = true;
+                    let mut frames = std::mem::take(&mut self.frames);
+                    let decoded = engine.filled(n, Instant::now(), &mut frames);
+                    let failure = take_frames(&mut frames, inb).or(decoded.err());
+                    self.frames = frames;
+                    inb.flush();
+                    if let Some(e) = failure {
+                        // Everything decoded before the error reaches the socket first.
+                        if inb.deliver() {
+                            return Err(Failure::Protocol(e));
+                        }
+                        self.pending_error = Some(Failure::Protocol(e));
+                        return Ok(progress);
+                    }
+                    if !inb.deliver() {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.read_ready = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Failure::io(&e)),
+            }
+        }
+        Ok(progress)
+    }
+
+    /// Each read is one message, written straight into the pipe while it has room.
+    fn pump_in_raw(&mut self, inb: &mut Inbound) -> Result<bool, Failure> {
+        let mut progress = false;
+        let result = loop {
+            let State::Raw(raw) = &mut self.state else { break Ok(progress) };
+            if !self.read_ready || !inb.is_clear() {
+                break Ok(progress);
+            }
+            match self.stream.read(raw.read_buf()) {
+                Ok(0) => break Err(Failure::Io(libc::EPIPE)),
+                Ok(n) => {
+                    progress = true;
+                    inb.push(raw.filled(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.read_ready = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(Failure::io(&e)),
+            }
+        };
+        inb.flush();
+        result
+    }
+
+    /// Encodes messages from the pipe and writes them. Ok(progress).
+    fn pump_out(&mut self, inb: &mut Inbound) -> Result<bool, Failure> {
+        let mut progress = false;
+        loop {
+            if !self.has_output() {
+                let Some(pipe) = &mut inb.pipe else { break };
+                let mut n = 0;
+                while self.buffered() < self.out_batch {
+                    match pipe.read() {
+                        Some(m) => {
+                            self.out_more = m.more();
+                            match &mut self.state {
+                                State::Zmtp(e) => e.encode(m),
+                                State::Raw(r) => r.encode(m),
+                                State::Handshake(_) => {}
+                            }
+                            n += 1;
+                        }
+                        None => break,
+                    }
+                }
+                if n == 0 || !self.has_output() {
+                    break;
+                }
+            }
+            if !self.write_ready {
+                break;
+            }
+            match self.write() {
+                Ok(0) => return Err(Failure::Io(libc::EPIPE)),
+                Ok(_) => progress = true,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.write_ready = false;
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Failure::io(&e)),
+            }
+        }
+        Ok(progress)
+    }
+
+    fn has_output(&self) -> bool {
+        match &self.state {
+            State::Zmtp(e) => e.has_output(),
+            State::Raw(r) => r.has_output(),
+            State::Handshake(_) => false,
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        match &self.state {
+            State::Zmtp(e) => e.buffered(),
+            State::Raw(r) => r.buffered(),
+            State::Handshake(_) => 0,
+        }
+    }
+
+    /// Writes as much queued output as the stream takes in one call.
+    fn write(&mut self) -> io::Result<usize> {
+        match &mut self.state {
+            State::Zmtp(e) => {
+                let n = self.stream.write_vectored(&e.io_slices())?;
+                e.advance(n);
+                Ok(n)
+            }
+            State::Raw(r) => {
+                let mut slices = [IoSlice::new(&[]); 32];
+                let k = r.io_slices(&mut slices);
+                let n = self.stream.write_vectored(&slices[..k])?;
+                r.advance(n);
+                Ok(n)
+            }
+            State::Handshake(_) => Ok(0),
+        }
+    }
+}
+
+/// Hands one read's frames to the pipe side; an ERROR command from the peer ends the
+/// connection (what came before it is kept). PING/PONG were answered by the codec; other
+/// commands are ignored, as libzmq does.
+fn take_frames(frames: &mut Vec<zmtp::Frame>, inb: &mut Inbound) -> Option<zmtp::ZmtpError> {
+    let mut failure = None;
+    for f in frames.drain(..) {
+        match f {
+            zmtp::Frame::Message(m) => {
+                inb.push(m);
+            }
+            zmtp::Frame::Command(zmtp::Command::Error(_)) => {
+                failure = Some(zmtp::ZmtpError::proto("ERROR"));
+                break;
+            }
+            zmtp::Frame::Command(_) => {}
+        }
+    }
+    frames.clear();
+    failure
+}

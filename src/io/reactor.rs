@@ -1,0 +1,399 @@
+//! The reactor of one I/O thread: a mio poll loop over I/O objects (listeners, sessions),
+//! the thread's mailbox, and one ordered set of time-outs.
+//!
+//! The reactor knows objects only through `IoObject`. Each call into an object runs inside
+//! a panic guard: a panic closes that object (after it had a chance to report) and the
+//! loop goes on with the others. An object's timers and pipe routes go with it.
+
+use crate::io::command::Command;
+use crate::io::mailbox::Mailbox;
+use crate::pipe::PipeId;
+use mio::{Events, Poll, Registry, Token};
+use std::collections::{BTreeSet, HashMap};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Names one of an object's time-outs (its own numbering).
+pub(crate) type TimerId = u32;
+
+/// What the reactor should do with an object after an event.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    Continue,
+    Close,
+}
+
+/// Something an I/O thread runs: it owns descriptors registered with the thread's poll,
+/// and perhaps pipes whose commands the reactor routes to it.
+pub(crate) trait IoObject: Send {
+    /// The reactor adopted the object: register descriptors, arm timers, start work.
+    fn register(&mut self, ctl: &mut Ctl<'_>) -> Step;
+    /// A registered descriptor is readable and/or writable.
+    fn ready(&mut self, ctl: &mut Ctl<'_>, readable: bool, writable: bool) -> Step;
+    /// ActivateRead / ActivateWrite / PipeTerm for a pipe the object owns.
+    fn pipe_command(&mut self, _ctl: &mut Ctl<'_>, _cmd: Command) -> Step {
+        Step::Continue
+    }
+    /// A timer the object armed is due.
+    fn timer(&mut self, _ctl: &mut Ctl<'_>, _id: TimerId) -> Step {
+        Step::Continue
+    }
+    /// The owning socket closed (or unbound/disconnected this object's endpoint).
+    fn close(&mut self, ctl: &mut Ctl<'_>, linger: i32) -> Step;
+    /// The socket the object works for.
+    fn socket_id(&self) -> u64;
+    /// True if zmq_unbind / zmq_disconnect of `endpoint` means this object.
+    fn has_endpoint(&self, endpoint: &str) -> bool;
+    /// The object leaves the reactor: deregister its descriptors, release its pipes.
+    fn deregister(&mut self, registry: &Registry);
+    /// A panic was caught while handling this object; it is about to be closed. Report
+    /// what can be reported (a monitor event).
+    fn aborted(&mut self) {}
+}
+
+/// The services an object may ask of its reactor while handling an event.
+pub(crate) struct Ctl<'a> {
+    pub registry: &'a Registry,
+    pub token: Token,
+    pub mailbox: &'a Arc<Mailbox>,
+    /// New objects to adopt (accepted connections).
+    pub spawn: Vec<Box<dyn IoObject>>,
+    /// Timers to arm for this object.
+    pub timers: Vec<(Instant, TimerId)>,
+    /// Pipe ids this object now owns (commands for them come here).
+    pub pipes: Vec<PipeId>,
+}
+
+pub(crate) const MAILBOX: Token = Token(usize::MAX);
+
+/// A slot of the reactor: the object, its generation (bumped at each reuse so stale
+/// timers and tokens miss), and what must be undone when it goes.
+struct Entry {
+    gen: u64,
+    obj: Option<Box<dyn IoObject>>,
+    timers: Vec<(Instant, TimerId)>,
+    pipes: Vec<PipeId>,
+}
+
+/// A pending time-out: (when, slot, generation of the slot, id).
+type Timer = (Instant, usize, u64, TimerId);
+
+pub(crate) struct Reactor {
+    poll: Poll,
+    mailbox: Arc<Mailbox>,
+    objects: Vec<Entry>,
+    free: Vec<usize>,
+    by_pipe: HashMap<PipeId, usize>,
+    timers: BTreeSet<Timer>,
+    stop: bool,
+}
+
+impl Reactor {
+    pub(crate) fn new(poll: Poll, mailbox: Arc<Mailbox>) -> Reactor {
+        Reactor {
+            poll,
+            mailbox,
+            objects: Vec::new(),
+            free: Vec::new(),
+            by_pipe: HashMap::new(),
+            timers: BTreeSet::new(),
+            stop: false,
+        }
+    }
+
+    pub(crate) fn run(&mut self) {
+        let mut events = Events::with_capacity(256);
+        let mut cmds = Vec::new();
+        while !self.stop {
+            let timeout =
+                self.timers.first().map(|t| t.0.saturating_duration_since(Instant::now()));
+            // Round up so a timer is never polled for just before it is due.
+            let timeout = timeout.map(|d| d + Duration::from_micros(999));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    break;
+                }
+            }
+            for ev in events.iter() {
+                if ev.token() == MAILBOX {
+                    continue;
+                }
+                let readable = ev.is_readable() || ev.is_read_closed();
+                let writable = ev.is_writable() || ev.is_error();
+                self.with_object(ev.token().0, |obj, ctl| obj.ready(ctl, readable, writable));
+            }
+            // Commands after I/O events: the mailbox is drained every loop (its eventfd is
+            // edge-triggered, and a command may have arrived while we handled events).
+            if self.mailbox.has_pending() {
+                self.mailbox.take(&mut cmds);
+            }
+            for cmd in cmds.drain(..) {
+                self.command(cmd);
+            }
+            self.fire_timers();
+        }
+        // The context is gone: whatever is left dies with the thread.
+        for slot in 0..self.objects.len() {
+            self.remove(slot);
+        }
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Stop => self.stop = true,
+            Command::Adopt(obj) => {
+                self.insert(obj);
+            }
+            Command::ActivateRead { pipe }
+            | Command::ActivateWrite { pipe }
+            | Command::PipeTerm { pipe } => {
+                if let Some(&slot) = self.by_pipe.get(&pipe) {
+                    self.with_object(slot, |obj, ctl| obj.pipe_command(ctl, cmd));
+                }
+            }
+            Command::CloseEndpoint { socket_id, endpoint, linger } => {
+                for slot in 0..self.objects.len() {
+                    self.with_object(slot, |obj, ctl| {
+                        if obj.socket_id() == socket_id && obj.has_endpoint(&endpoint) {
+                            obj.close(ctl, linger)
+                        } else {
+                            Step::Continue
+                        }
+                    });
+                }
+            }
+            Command::CloseSocket { socket_id, linger } => {
+                for slot in 0..self.objects.len() {
+                    self.with_object(slot, |obj, ctl| {
+                        if obj.socket_id() == socket_id {
+                            obj.close(ctl, linger)
+                        } else {
+                            Step::Continue
+                        }
+                    });
+                }
+            }
+            // Commands meant for sockets never reach an I/O thread.
+            Command::Bind { .. } | Command::Hiccup { .. } => {}
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        while let Some(&t) = self.timers.first() {
+            if t.0 > now {
+                break;
+            }
+            self.timers.pop_first();
+            let (when, slot, gen, id) = t;
+            let Some(e) = self.objects.get_mut(slot) else { continue };
+            if e.gen != gen {
+                continue;
+            }
+            if let Some(i) = e.timers.iter().position(|&x| x == (when, id)) {
+                e.timers.swap_remove(i);
+            }
+            self.with_object(slot, |obj, ctl| obj.timer(ctl, id));
+        }
+    }
+
+    fn insert(&mut self, obj: Box<dyn IoObject>) -> usize {
+        let slot = match self.free.pop() {
+            Some(s) => {
+                let e = &mut self.objects[s];
+                e.gen += 1;
+                e.obj = Some(obj);
+                s
+            }
+            None => {
+                self.objects.push(Entry {
+                    gen: 0,
+                    obj: Some(obj),
+                    timers: Vec::new(),
+                    pipes: Vec::new(),
+                });
+                self.objects.len() - 1
+            }
+        };
+        self.with_object(slot, |obj, ctl| obj.register(ctl));
+        slot
+    }
+
+    /// Runs `f` on the object in `slot` with a control block, then applies what it asked:
+    /// new objects, timers, pipe ownership, or its own removal. A panic in `f` closes the
+    /// object; the reactor carries on.
+    fn with_object(
+        &mut self,
+        slot: usize,
+        f: impl FnOnce(&mut dyn IoObject, &mut Ctl<'_>) -> Step,
+    ) {
+        let Some(Entry { gen, obj: Some(obj), .. }) = self.objects.get_mut(slot) else { return };
+        let gen = *gen;
+        let mut ctl = Ctl {
+            registry: self.poll.registry(),
+            token: Token(slot),
+            mailbox: &self.mailbox,
+            spawn: Vec::new(),
+            timers: Vec::new(),
+            pipes: Vec::new(),
+        };
+        let step = match catch_unwind(AssertUnwindSafe(|| f(obj.as_mut(), &mut ctl))) {
+            Ok(step) => step,
+            Err(_) => {
+                let _ = catch_unwind(AssertUnwindSafe(|| obj.aborted()));
+                Step::Close
+            }
+        };
+        let Ctl { spawn, timers, pipes, .. } = ctl;
+        let e = &mut self.objects[slot];
+        for (when, id) in timers {
+            self.timers.insert((when, slot, gen, id));
+            e.timers.push((when, id));
+        }
+        for p in pipes {
+            self.by_pipe.insert(p, slot);
+            e.pipes.push(p);
+        }
+        if step == Step::Close {
+            self.remove(slot);
+        }
+        for obj in spawn {
+            self.insert(obj);
+        }
+    }
+
+    /// Takes an object out of its slot: deregistered, its timers cancelled and its pipe
+    /// routes forgotten, so a closed connection holds no memory.
+    fn remove(&mut self, slot: usize) {
+        let e = &mut self.objects[slot];
+        let Some(mut obj) = e.obj.take() else { return };
+        for (when, id) in e.timers.drain(..) {
+            self.timers.remove(&(when, slot, e.gen, id));
+        }
+        for p in e.pipes.drain(..) {
+            if self.by_pipe.get(&p) == Some(&slot) {
+                self.by_pipe.remove(&p);
+            }
+        }
+        e.timers.shrink_to(4);
+        e.pipes.shrink_to(2);
+        e.gen += 1;
+        self.free.push(slot);
+        let registry = self.poll.registry();
+        // A broken object must not take the thread down on its way out either.
+        let _ = catch_unwind(AssertUnwindSafe(move || {
+            obj.deregister(registry);
+            drop(obj);
+        }));
+    }
+
+    #[cfg(test)]
+    fn live_timers(&self) -> usize {
+        self.timers.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc;
+
+    /// A test object: panics in the callback `panic_in` names, reports the rest.
+    struct Probe {
+        panic_in: &'static str,
+        events: mpsc::Sender<&'static str>,
+        drops: Arc<AtomicUsize>,
+    }
+
+    impl Probe {
+        fn hit(&self, what: &'static str) -> Step {
+            if self.panic_in == what {
+                panic!("injected panic in {what}");
+            }
+            let _ = self.events.send(what);
+            Step::Continue
+        }
+    }
+
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    impl IoObject for Probe {
+        fn register(&mut self, ctl: &mut Ctl<'_>) -> Step {
+            ctl.timers.push((Instant::now() + Duration::from_millis(20), 1));
+            ctl.timers.push((Instant::now() + Duration::from_secs(30), 2));
+            self.hit("register")
+        }
+        fn ready(&mut self, _: &mut Ctl<'_>, _: bool, _: bool) -> Step {
+            self.hit("ready")
+        }
+        fn timer(&mut self, _: &mut Ctl<'_>, _: TimerId) -> Step {
+            self.hit("timer")
+        }
+        fn close(&mut self, _: &mut Ctl<'_>, _: i32) -> Step {
+            let _ = self.hit("close");
+            Step::Close
+        }
+        fn socket_id(&self) -> u64 {
+            7
+        }
+        fn has_endpoint(&self, _: &str) -> bool {
+            true
+        }
+        fn deregister(&mut self, _: &Registry) {
+            let _ = self.events.send("deregister");
+        }
+        fn aborted(&mut self) {
+            let _ = self.events.send("aborted");
+        }
+    }
+
+    fn reactor() -> Reactor {
+        let poll = Poll::new().unwrap();
+        Reactor::new(poll, Arc::new(Mailbox::new().unwrap()))
+    }
+
+    fn drain(rx: &mpsc::Receiver<&'static str>) -> Vec<&'static str> {
+        rx.try_iter().collect()
+    }
+
+    #[test]
+    fn a_panicking_object_is_closed_and_the_others_go_on() {
+        // Keep the test output quiet: the injected panics are expected.
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let mut r = reactor();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = mpsc::channel();
+        let good = Probe { panic_in: "", events: tx.clone(), drops: drops.clone() };
+        let bad = Probe { panic_in: "timer", events: tx.clone(), drops: drops.clone() };
+        r.command(Command::Adopt(Box::new(good)));
+        r.command(Command::Adopt(Box::new(bad)));
+        assert_eq!(drain(&rx), ["register", "register"]);
+        assert_eq!(r.live_timers(), 4);
+        std::thread::sleep(Duration::from_millis(30));
+        r.fire_timers();
+        // The good one saw its timer; the bad one panicked, reported, and was removed with
+        // its other timer.
+        assert_eq!(drain(&rx), ["timer", "aborted", "deregister"]);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert_eq!(r.live_timers(), 1);
+        // A panic in register is contained too, and its timers never outlive it.
+        let worse = Probe { panic_in: "register", events: tx.clone(), drops: drops.clone() };
+        r.command(Command::Adopt(Box::new(worse)));
+        assert_eq!(drain(&rx), ["aborted", "deregister"]);
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+        assert_eq!(r.live_timers(), 1);
+        // The survivor still takes commands.
+        r.command(Command::CloseSocket { socket_id: 7, linger: 0 });
+        assert_eq!(drain(&rx), ["close", "deregister"]);
+        assert_eq!(r.live_timers(), 0);
+        assert_eq!(drops.load(Ordering::SeqCst), 3);
+        std::panic::set_hook(hook);
+    }
+}

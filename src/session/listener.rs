@@ -1,0 +1,107 @@
+//! A bound tcp:// or ipc:// endpoint on its I/O thread: accepts connections, applies the
+//! accept filters, and starts a session for each one.
+
+use super::link::SocketLink;
+use super::Session;
+use crate::consts::*;
+use crate::io::{Ctl, IoObject, Step};
+use crate::transport::listener::{IpcCleanup, ListenSock};
+use crate::transport::stream::Stream;
+use crate::transport::tcp;
+use mio::Registry;
+use std::io;
+
+pub(crate) struct Listener {
+    sock: ListenSock,
+    link: SocketLink,
+    /// The endpoint as bound (for unbind) and as resolved (for events and pipes).
+    endpoint: String,
+    resolved: String,
+    /// Removes the socket file `ipc://*` made, when the listener goes.
+    cleanup: Option<IpcCleanup>,
+}
+
+impl Listener {
+    pub(crate) fn new(
+        sock: ListenSock,
+        link: SocketLink,
+        endpoint: String,
+        resolved: String,
+        cleanup: Option<IpcCleanup>,
+    ) -> Listener {
+        Listener { sock, link, endpoint, resolved, cleanup }
+    }
+
+    /// False if libzmq's ZMQ_TCP_ACCEPT_FILTER rules refuse this peer.
+    fn admits(&self, stream: &Stream, addr: Option<std::net::SocketAddr>) -> bool {
+        let filters = &self.link.opts.tcp_accept_filters;
+        match (addr, stream) {
+            (Some(addr), Stream::Tcp(_)) if !filters.is_empty() => {
+                filters.iter().any(|f| f.matches(&addr.ip()))
+            }
+            _ => true,
+        }
+    }
+}
+
+impl IoObject for Listener {
+    fn register(&mut self, ctl: &mut Ctl<'_>) -> Step {
+        if self.sock.register(ctl.registry, ctl.token).is_err() {
+            return Step::Close;
+        }
+        Step::Continue
+    }
+
+    /// Accepts every pending connection.
+    fn ready(&mut self, ctl: &mut Ctl<'_>, _readable: bool, _writable: bool) -> Step {
+        loop {
+            match self.sock.accept() {
+                Ok((stream, addr)) => {
+                    if !self.admits(&stream, addr) {
+                        // libzmq closes it and reports the accept as failed.
+                        let code = libc::EAGAIN as u64;
+                        self.link.event(ZMQ_EVENT_ACCEPT_FAILED, code, &self.resolved, "");
+                        continue;
+                    }
+                    if let Stream::Tcp(s) = &stream {
+                        tcp::tune(socket2::SockRef::from(s), &self.link.opts);
+                    }
+                    let session = Session::accepted(self.link.clone(), &self.resolved, stream);
+                    ctl.spawn.push(Box::new(session));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Continue,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let code = e.raw_os_error().unwrap_or(libc::EIO);
+                    self.link.event(ZMQ_EVENT_ACCEPT_FAILED, code as u64, &self.resolved, "");
+                    // Out of descriptors and the like: try again on the next readiness.
+                    return Step::Continue;
+                }
+            }
+        }
+    }
+
+    fn close(&mut self, _ctl: &mut Ctl<'_>, _linger: i32) -> Step {
+        Step::Close
+    }
+
+    fn socket_id(&self) -> u64 {
+        self.link.id
+    }
+
+    fn has_endpoint(&self, endpoint: &str) -> bool {
+        self.endpoint == endpoint || self.resolved == endpoint
+    }
+
+    fn deregister(&mut self, registry: &Registry) {
+        self.sock.deregister(registry);
+        if let Some(c) = self.cleanup.take() {
+            if let Err(e) = c.remove() {
+                let code = e.raw_os_error().unwrap_or(libc::EIO) as u64;
+                self.link.event(ZMQ_EVENT_CLOSE_FAILED, code, &self.resolved, "");
+                return;
+            }
+        }
+        self.link.event(ZMQ_EVENT_CLOSED, self.sock.fd() as u64, &self.resolved, "");
+    }
+}
