@@ -177,22 +177,6 @@ unsafe impl Send for Msg {}
 impl Msg {
     /// More frames of this message follow.
     pub(crate) const MORE: u8 = 1;
-    /// A ZMTP command, not a message frame.
-    pub(crate) const COMMAND: u8 = 2;
-    /// Command subtypes and markers sockets and engines use (as libzmq numbers them).
-    #[allow(dead_code)] // for engines and sockets
-    pub(crate) const PING: u8 = 4;
-    #[allow(dead_code)] // for engines and sockets
-    pub(crate) const PONG: u8 = 8;
-    #[allow(dead_code)] // for engines and sockets
-    pub(crate) const SUBSCRIBE: u8 = 12;
-    #[allow(dead_code)] // for engines and sockets
-    pub(crate) const CANCEL: u8 = 16;
-    #[allow(dead_code)] // for engines and sockets
-    pub(crate) const CLOSE_CMD: u8 = 20;
-    #[allow(dead_code)] // for engines and sockets
-    pub(crate) const CREDENTIAL: u8 = 32;
-    #[allow(dead_code)] // for engines and sockets
     pub(crate) const ROUTING_ID: u8 = 64;
     /// The body was shared by a copy (sticky, as libzmq's ZMQ_SHARED).
     pub(crate) const SHARED: u8 = 128;
@@ -264,7 +248,6 @@ impl Msg {
     }
 
     /// A copy of `bytes`; aborts like `Vec` if memory runs out.
-    #[allow(dead_code)] // for sockets and engines
     pub(crate) fn from_slice(bytes: &[u8]) -> Msg {
         match Self::try_from_slice(bytes) {
             Ok(m) => m,
@@ -273,7 +256,6 @@ impl Msg {
     }
 
     /// A message owning `v`: small ones are copied inline, large ones keep the buffer.
-    #[allow(dead_code)] // for sockets and engines
     pub(crate) fn from_vec(v: Vec<u8>) -> Msg {
         if v.len() <= INLINE_CAP {
             return Msg::from_slice(&v);
@@ -343,7 +325,6 @@ impl Msg {
     /// The body, writable. A body shared with a clone, or constant data, is first copied,
     /// so no other holder sees the change (`zmq_msg_data` in C writes in place instead, as
     /// libzmq lets it). Aborts like `Vec` if that copy cannot be allocated.
-    #[allow(dead_code)] // for engines (decoders fill bodies in place)
     pub(crate) fn data_mut(&mut self) -> &mut [u8] {
         let unique = match self.kind {
             // SAFETY: a large body's content is live; Acquire orders us after other
@@ -389,18 +370,15 @@ impl Msg {
         }
     }
 
-    #[allow(dead_code)] // for sockets
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// More frames of this message follow.
-    #[allow(dead_code)] // for pipes and sockets
     pub(crate) fn more(&self) -> bool {
         self.flags & Msg::MORE != 0
     }
 
-    #[allow(dead_code)] // for sockets
     pub(crate) fn set_more(&mut self, more: bool) {
         if more {
             self.flags |= Msg::MORE;
@@ -414,20 +392,13 @@ impl Msg {
     }
 
     /// Sets the given flag bits.
-    #[allow(dead_code)] // for sockets and engines
     pub(crate) fn set_flags(&mut self, flags: u8) {
         self.flags |= flags;
     }
 
     /// Clears the given flag bits.
-    #[allow(dead_code)] // for sockets and engines
     pub(crate) fn reset_flags(&mut self, flags: u8) {
         self.flags &= !flags;
-    }
-
-    #[allow(dead_code)] // for sockets and engines
-    pub(crate) fn is_command(&self) -> bool {
-        self.flags & Msg::COMMAND != 0
     }
 
     /// The peer's routing id (draft SERVER/PEER), 0 if none.
@@ -440,7 +411,6 @@ impl Msg {
     }
 
     /// The group (draft RADIO/DISH), empty if none.
-    #[allow(dead_code)] // for RADIO/DISH
     pub(crate) fn group(&self) -> &[u8] {
         self.group_cstr().to_bytes()
     }
@@ -484,7 +454,6 @@ impl Msg {
         unsafe { self.metadata.as_ref() }
     }
 
-    #[allow(dead_code)] // for engines
     pub(crate) fn set_metadata(&mut self, metadata: Option<Arc<Metadata>>) {
         self.release_metadata();
         self.metadata = metadata.map_or(ptr::null(), Arc::into_raw);
@@ -599,7 +568,6 @@ impl Msg {
     ///
     /// # Safety
     /// As `from_c_mut`.
-    #[allow(dead_code)] // for zmq_msg_send
     pub(crate) unsafe fn take_from<C>(p: *mut C) -> ZResult<Msg> {
         const { c_view_fits::<C>() };
         // SAFETY: forwarded contract.
@@ -728,13 +696,11 @@ pub(crate) struct Metadata {
 }
 
 impl Metadata {
-    #[allow(dead_code)] // for engines
     pub(crate) fn new() -> Metadata {
         Metadata::default()
     }
 
     /// Sets a property; a value is cut at its first NUL, as C will read it.
-    #[allow(dead_code)] // for engines
     pub(crate) fn insert(&mut self, name: &[u8], value: &[u8]) {
         let end = value.iter().position(|&b| b == 0).unwrap_or(value.len());
         let value = CString::new(&value[..end]).expect("no NUL before end");
@@ -751,21 +717,6 @@ impl Metadata {
             None if name == b"Identity" => self.get(b"Routing-Id"),
             f => f,
         }
-    }
-
-    #[allow(dead_code)] // for engines and monitors
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], &CStr)> {
-        self.props.iter().map(|(n, v)| (n.as_slice(), v.as_c_str()))
-    }
-
-    #[allow(dead_code)] // for engines
-    pub(crate) fn len(&self) -> usize {
-        self.props.len()
-    }
-
-    #[allow(dead_code)] // for engines
-    pub(crate) fn is_empty(&self) -> bool {
-        self.props.is_empty()
     }
 }
 
@@ -959,7 +910,7 @@ mod tests {
         md.insert(b"Socket-Type", b"DEALER");
         md.insert(b"Routing-Id", b"abc\0def");
         md.insert(b"Socket-Type", b"ROUTER");
-        assert_eq!(md.len(), 2);
+        assert_eq!(md.get(b"Socket-Type"), Some(c"ROUTER"));
         let md = Arc::new(md);
         m.set_metadata(Some(md.clone()));
         let c = m.clone();
@@ -977,10 +928,9 @@ mod tests {
         let mut m = Msg::new();
         m.set_more(true);
         assert!(m.more());
-        m.set_flags(Msg::COMMAND);
-        assert!(m.is_command());
+        m.set_flags(Msg::ROUTING_ID);
         m.reset_flags(Msg::MORE);
         assert!(!m.more());
-        assert_eq!(m.flags(), Msg::COMMAND);
+        assert_eq!(m.flags(), Msg::ROUTING_ID);
     }
 }

@@ -18,7 +18,6 @@
 //! libzmq built without them does; CURVE options follow `zmq_has("curve")`.
 
 // Wired to sockets by the socket layer; until then most of this is unused.
-#![allow(dead_code)]
 
 use crate::consts::*;
 use crate::error::{err, ZResult};
@@ -185,9 +184,6 @@ pub(crate) struct Options {
     pub(crate) recv_routing_id: bool,
     /// No ZMTP: raw bytes on the wire (STREAM, DGRAM, ROUTER_RAW).
     pub(crate) raw_socket: bool,
-    pub(crate) can_send_hello_msg: bool,
-    pub(crate) can_recv_disconnect_msg: bool,
-    pub(crate) can_recv_hiccup_msg: bool,
 }
 
 /// Which optional features are compiled in, as `zmq_has` reports them.
@@ -371,11 +367,6 @@ impl Options {
             // REP and REQ are built on ROUTER and DEALER in libzmq and inherit their traits.
             recv_routing_id: is(&[ZMQ_ROUTER, ZMQ_REP]),
             raw_socket: is(&[ZMQ_STREAM, ZMQ_DGRAM]),
-            can_send_hello_msg: is(&[
-                ZMQ_ROUTER, ZMQ_REP, ZMQ_DEALER, ZMQ_REQ, ZMQ_CLIENT, ZMQ_SERVER, ZMQ_PEER,
-            ]),
-            can_recv_disconnect_msg: is(&[ZMQ_ROUTER, ZMQ_REP, ZMQ_SERVER, ZMQ_PEER]),
-            can_recv_hiccup_msg: is(&[ZMQ_DEALER, ZMQ_REQ, ZMQ_CLIENT, ZMQ_PEER]),
         }
     }
 
@@ -1418,14 +1409,9 @@ mod tests {
 
     #[test]
     fn type_traits() {
-        let o = Options::new(ZMQ_REP);
-        assert!(o.recv_routing_id && o.can_send_hello_msg && o.can_recv_disconnect_msg);
-        let o = Options::new(ZMQ_REQ);
-        assert!(!o.recv_routing_id && o.can_send_hello_msg && o.can_recv_hiccup_msg);
-        let o = Options::new(ZMQ_PEER);
-        assert!(o.can_send_hello_msg && o.can_recv_disconnect_msg && o.can_recv_hiccup_msg);
-        let o = Options::new(ZMQ_PUB);
-        assert!(!o.can_send_hello_msg && !o.raw_socket);
+        assert!(Options::new(ZMQ_REP).recv_routing_id);
+        assert!(!Options::new(ZMQ_REQ).recv_routing_id);
+        assert!(!Options::new(ZMQ_PUB).raw_socket);
         assert!(Options::new(ZMQ_DGRAM).raw_socket);
     }
 

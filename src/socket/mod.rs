@@ -32,7 +32,7 @@ use crate::pipe::Pipe;
 use crate::session::SocketToken;
 use endpoint::NetEndpoint;
 use pattern::Pattern;
-use pipes::{PipeIdx, Pipes};
+use pipes::Pipes;
 use std::sync::Arc;
 
 pub(crate) struct Socket {
@@ -392,11 +392,6 @@ impl Socket {
 
     pub(crate) fn is_ctx_terminated(&self) -> bool {
         self.ctx_terminated
-    }
-
-    #[allow(dead_code)]
-    pub(crate) fn pipe_indices(&self) -> Vec<PipeIdx> {
-        self.pipes.indices()
     }
 }
 

@@ -11,7 +11,6 @@ use crate::msg::Msg;
 use std::time::Instant;
 
 pub(crate) struct Engine {
-    pub(crate) version: (u8, u8),
     pub(crate) decoder: Decoder,
     pub(crate) encoder: Encoder,
     pub(crate) heartbeat: Heartbeat,
@@ -37,7 +36,6 @@ impl Engine {
             _ => Heartbeat::disabled(),
         };
         Engine {
-            version,
             decoder: Decoder::new(version, socket_type, in_batch_size, max_msg_size),
             encoder: Encoder::new(version, socket_type, out_batch_size),
             heartbeat,
@@ -90,6 +88,7 @@ impl Engine {
     /// Handles a command from `decoder.decode` (for engines that drive the decoder
     /// themselves): PING is answered, PING and PONG count as traffic; anything else comes
     /// back to the caller.
+    #[cfg(test)] // the engine drives these itself
     pub(crate) fn command(&mut self, cmd: Command, now: Instant) -> Option<Command> {
         self.heartbeat.start(now);
         match on_frame(&mut self.heartbeat, &mut self.encoder, Frame::Command(cmd), now) {
@@ -140,6 +139,7 @@ impl Engine {
     }
 
     /// When `heartbeat` next has something to do.
+    #[cfg(test)] // the engine drives these itself
     pub(crate) fn next_timer(&self) -> Option<Instant> {
         self.heartbeat.deadline()
     }

@@ -93,10 +93,6 @@ impl Heartbeat {
         }
     }
 
-    pub(crate) fn is_started(&self) -> bool {
-        self.started
-    }
-
     /// Something arrived from the peer: it is alive.
     pub(crate) fn received(&mut self) {
         self.timeout_at = None;

@@ -13,9 +13,6 @@
 //! Errors carry the errno libzmq would set and the monitor event it would raise; both
 //! were checked against Debian's libzmq 4.3.4 on the wire.
 
-// Until the engine uses every part.
-#![allow(dead_code)]
-
 mod command;
 mod decoder;
 mod encoder;
@@ -32,25 +29,12 @@ mod tests;
 #[cfg(test)]
 mod wire_tests;
 
-#[allow(unused_imports)] // for the engine and sessions
 pub(crate) use command::Command;
-#[allow(unused_imports)] // for the engine and sessions
 pub(crate) use decoder::{Decoder, Frame, Progress};
-#[allow(unused_imports)] // for the engine and sessions
-pub(crate) use encoder::{Encoder, IoSlices};
-#[allow(unused_imports)] // for the engine and sessions
 pub(crate) use engine::Engine;
-#[allow(unused_imports)] // for the engine and sessions
-pub(crate) use handshake::{Established, Handshake, HandshakeConfig};
-#[allow(unused_imports)] // for the engine and sessions
-pub(crate) use heartbeat::{Heartbeat, HeartbeatAction, HeartbeatConfig, Tick};
-#[allow(unused_imports)] // for the engine and sessions
+pub(crate) use handshake::{Handshake, HandshakeConfig};
+pub(crate) use heartbeat::{HeartbeatAction, HeartbeatConfig};
 pub(crate) use mechanism::MechanismConfig;
-#[allow(unused_imports)] // for the engine and sessions
-pub(crate) use socket_type::{compatible, socket_type_name};
-
-/// The error of a handshake, a decoder or an engine.
-pub(crate) type ProtocolError = ZmtpError;
 
 use std::fmt;
 

@@ -2,6 +2,9 @@
 //! `wire_tests.rs`.
 
 use super::decoder::Frame;
+use super::encoder::Encoder;
+use super::handshake::Established;
+use super::socket_type::compatible;
 use super::*;
 use crate::consts::*;
 use crate::msg::Msg;
