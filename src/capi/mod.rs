@@ -31,9 +31,11 @@ pub(crate) fn get_errno() -> i32 {
     unsafe { *libc::__errno_location() }
 }
 
-/// Runs one API call: a panic becomes `fail` with `EFAULT` instead of unwinding into C, and
+/// Runs one API call: a panic becomes `fail` with `EFAULT` instead of unwinding into C (and
+/// poisons the socket the call was using, see `socket::SocketCell`), and
 /// an error becomes `fail` with its errno.
 pub(crate) fn guard<T>(fail: T, f: impl FnOnce() -> ZResult<T>) -> T {
+    socket::clear_current();
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(v)) => v,
         Ok(Err(Errno(e))) => {
@@ -41,6 +43,8 @@ pub(crate) fn guard<T>(fail: T, f: impl FnOnce() -> ZResult<T>) -> T {
             fail
         }
         Err(_) => {
+            // Whatever socket the call was using is left in an unknown state.
+            socket::poison_current();
             set_errno(libc::EFAULT);
             fail
         }

@@ -7,13 +7,38 @@ use super::{guard, guard_int};
 use crate::error::{err, ZResult};
 use crate::msg::Msg;
 use crate::socket::Socket;
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int, c_void};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A socket behind a C handle. Sockets are not thread-safe (libzmq's rule): one thread uses
 /// a socket at a time, so handing out `&mut` from the cell is sound under that contract.
-pub(crate) struct SocketCell(UnsafeCell<Socket>);
+pub(crate) struct SocketCell {
+    sock: UnsafeCell<Socket>,
+    /// An API call on this socket panicked: its state cannot be trusted, so every later
+    /// call but zmq_close fails (EFAULT) instead of running on it.
+    poisoned: AtomicBool,
+}
+
+thread_local! {
+    /// The socket handle the current API call works on, for `poison_current`.
+    static CURRENT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Forgets which socket the calling thread's API call uses (a new call starts).
+pub(crate) fn clear_current() {
+    CURRENT.with(|c| c.set(0));
+}
+
+/// The calling thread's API call panicked: the socket it was using is poisoned.
+pub(crate) fn poison_current() {
+    let h = CURRENT.with(|c| c.replace(0)) as *mut c_void;
+    // SAFETY: a handle from SOCKETS (slots are never freed; a dead one reads a dead tag).
+    if let Some(cell) = unsafe { SOCKETS.get(h) } {
+        cell.poisoned.store(true, Ordering::Release);
+    }
+}
 
 // SAFETY: a socket may migrate between threads (with a memory barrier, as libzmq requires)
 // but is never used by two at once; that is the C API's contract.
@@ -28,8 +53,12 @@ pub(crate) static SOCKETS: Registry<SocketCell> = Registry::new(0xbadd_ecaf);
 pub(crate) fn socket_of<'a>(h: *mut c_void) -> ZResult<&'a mut Socket> {
     // SAFETY: handles are NULL or came from SOCKETS (stale ones read a dead tag).
     match unsafe { SOCKETS.get(h) } {
-        // SAFETY: per the threading contract above, no other reference is live.
-        Some(cell) => Ok(unsafe { &mut *cell.0.get() }),
+        Some(cell) if cell.poisoned.load(Ordering::Acquire) => err(libc::EFAULT),
+        Some(cell) => {
+            CURRENT.with(|c| c.set(h as usize));
+            // SAFETY: per the threading contract above, no other reference is live.
+            Ok(unsafe { &mut *cell.sock.get() })
+        }
         None => err(libc::ENOTSOCK),
     }
 }
@@ -48,7 +77,8 @@ pub extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut c_void 
     guard(std::ptr::null_mut(), || {
         let ctx = ctx_of(context)?;
         let s = Socket::new(ctx, type_)?;
-        Ok(SOCKETS.insert(Box::new(SocketCell(UnsafeCell::new(s)))))
+        let cell = SocketCell { sock: UnsafeCell::new(s), poisoned: AtomicBool::new(false) };
+        Ok(SOCKETS.insert(Box::new(cell)))
     })
 }
 
@@ -59,7 +89,12 @@ pub unsafe extern "C" fn zmq_close(s: *mut c_void) -> c_int {
     guard_int(|| {
         // SAFETY: as in socket_of.
         let Some(cell) = (unsafe { SOCKETS.remove(s) }) else { return err(libc::ENOTSOCK) };
-        cell.0.into_inner().close();
+        if !cell.poisoned.load(Ordering::Acquire) {
+            cell.sock.into_inner().close();
+        } else {
+            // Broken state: do not run its close logic; dropping it releases what it holds.
+            drop(cell);
+        }
         Ok(0)
     })
 }
@@ -510,4 +545,42 @@ pub unsafe extern "C" fn zmq_socket_monitor_versioned(
 #[no_mangle]
 pub extern "C" fn zmq_socket_monitor_pipes_stats(s: *mut c_void) -> c_int {
     not_supported_on(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capi::ctx::{zmq_ctx_new, zmq_ctx_term};
+    use crate::capi::get_errno;
+
+    /// A panic inside an API call on a socket (injected here through the same guard and
+    /// handle lookup every call uses) poisons that socket: later calls fail with EFAULT
+    /// instead of running on broken state, other sockets carry on, and close still works.
+    #[test]
+    fn a_panicking_call_poisons_its_socket() {
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let ctx = zmq_ctx_new();
+        let a = zmq_socket(ctx, crate::consts::ZMQ_PAIR);
+        let b = zmq_socket(ctx, crate::consts::ZMQ_PAIR);
+        assert!(!a.is_null() && !b.is_null());
+        let r = guard_int(|| {
+            let _s = socket_of(a)?;
+            panic!("injected");
+        });
+        std::panic::set_hook(hook);
+        assert_eq!((r, get_errno()), (-1, libc::EFAULT));
+        let buf = [0u8; 1];
+        // SAFETY: valid handles and a readable buffer.
+        unsafe {
+            assert_eq!(zmq_send(a, buf.as_ptr().cast(), 1, crate::consts::ZMQ_DONTWAIT), -1);
+            assert_eq!(get_errno(), libc::EFAULT);
+            // The other socket is untouched (EAGAIN: no peer), and both close.
+            assert_eq!(zmq_send(b, buf.as_ptr().cast(), 1, crate::consts::ZMQ_DONTWAIT), -1);
+            assert_eq!(get_errno(), libc::EAGAIN);
+            assert_eq!(zmq_close(a), 0);
+            assert_eq!(zmq_close(b), 0);
+            assert_eq!(zmq_ctx_term(ctx), 0);
+        }
+    }
 }
