@@ -14,6 +14,7 @@
 //! were checked against Debian's libzmq 4.3.4 on the wire.
 
 mod command;
+mod curve;
 mod decoder;
 mod encoder;
 mod engine;
@@ -22,7 +23,11 @@ mod heartbeat;
 mod mechanism;
 mod metadata;
 mod null;
+mod plain;
 mod socket_type;
+// ZAP's frames go to and from a handler once sessions are wired to it (issue 9).
+#[allow(dead_code)]
+mod zap;
 
 #[cfg(test)]
 mod tests;
@@ -79,6 +84,8 @@ pub(crate) enum MonitorEvent {
     Protocol(i32),
     /// ZMQ_EVENT_HANDSHAKE_FAILED_AUTH with a ZAP status code (300, 400, 500).
     Auth(i32),
+    /// ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL with an errno (EFAULT: no ZAP handler).
+    NoDetail(i32),
 }
 
 /// A fatal protocol error: the connection must be closed.
@@ -107,12 +114,18 @@ impl ZmtpError {
 
     /// The monitor event to raise before DISCONNECTED, as (ZMQ_EVENT_*, value), if any.
     pub(crate) fn monitor_event(&self) -> Option<(i32, u64)> {
-        use crate::consts::{ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL};
+        use crate::consts::{
+            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
+        };
         match self.event? {
             MonitorEvent::Protocol(code) => {
                 Some((ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, code as u64))
             }
             MonitorEvent::Auth(status) => Some((ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, status as u64)),
+            MonitorEvent::NoDetail(errno) => {
+                Some((ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, errno as u64))
+            }
         }
     }
 }
