@@ -41,6 +41,16 @@ pub(crate) use handshake::{Handshake, HandshakeConfig};
 pub(crate) use heartbeat::{HeartbeatAction, HeartbeatConfig};
 pub(crate) use mechanism::MechanismConfig;
 
+/// A fresh CURVE key pair (public, secret), for zmq_curve_keypair.
+pub(crate) fn curve_keypair() -> Result<([u8; 32], curve::SecretKey), ZmtpError> {
+    curve::keypair()
+}
+
+/// The CURVE public key of a secret key, for zmq_curve_public.
+pub(crate) fn curve_public(secret: &[u8; 32]) -> [u8; 32] {
+    curve::public_of(&curve::SecretKey::from_bytes(*secret))
+}
+
 use std::fmt;
 
 /// ZMQ_IN_BATCH_SIZE / ZMQ_OUT_BATCH_SIZE defaults.
