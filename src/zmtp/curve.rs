@@ -310,7 +310,7 @@ impl CurveClient {
         Ok(CurveClient::with_short_term(public, secret, server_key, cn_public, cn_secret))
     }
 
-    fn with_short_term(
+    pub(crate) fn with_short_term(
         public: [u8; KEY_LEN],
         secret: SecretKey,
         server_key: [u8; KEY_LEN],
@@ -529,7 +529,7 @@ impl CurveServer {
         Ok(CurveServer::with_short_term(secret, cn_public, cn_secret))
     }
 
-    fn with_short_term(
+    pub(crate) fn with_short_term(
         secret: SecretKey,
         cn_public: [u8; KEY_LEN],
         cn_secret: SecretKey,

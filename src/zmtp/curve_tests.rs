@@ -575,3 +575,31 @@ fn random_bytes_never_panic() {
         let _ = sm.decode_frame(&b);
     }
 }
+
+/// The fuzz entry point on its seeds and on pseudo-random inputs: never a panic.
+#[test]
+fn fuzz_entry_never_panics() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/security");
+    let mut inputs: Vec<Vec<u8>> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(inputs.len() >= 5);
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for i in 0..64u64 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let base = inputs[(i as usize) % 7.min(inputs.len())].clone();
+        let mut m = base;
+        let at = (seed as usize) % m.len().max(1);
+        if let Some(b) = m.get_mut(at) {
+            *b ^= (seed >> 32) as u8;
+        }
+        m.truncate((seed >> 40) as usize % 600 + 1);
+        inputs.push(m);
+    }
+    for input in &inputs {
+        crate::zmtp::fuzzing::security(input);
+    }
+}
