@@ -603,3 +603,27 @@ fn fuzz_entry_never_panics() {
         crate::zmtp::fuzzing::security(input);
     }
 }
+
+/// The engine's hooks: a boxed message keeps its MORE flag, a boxed command comes out as a
+/// command, and a bad box is an error.
+#[test]
+fn unwrap_frame_hook() {
+    use crate::msg::Msg;
+    use crate::zmtp::{Command, Frame};
+    let (mut c, mut s) = ready_channels();
+    let mut wire = Vec::new();
+    c.encode_frame(INNER_MORE, b"hi", &mut wire).unwrap();
+    match s.unwrap_frame(Frame::Message(Msg::from_vec(wire))).unwrap() {
+        Frame::Message(m) => assert!(m.data() == b"hi" && m.more()),
+        _ => panic!("not a message"),
+    }
+    let ping = Command::Ping { ttl_deciseconds: 20, context: b"ctx".to_vec() };
+    let mut wire = Vec::new();
+    c.encode_frame(INNER_COMMAND, &ping.to_body(), &mut wire).unwrap();
+    match s.unwrap_frame(Frame::Message(Msg::from_vec(wire.clone()))).unwrap() {
+        Frame::Command(got) => assert_eq!(got, ping),
+        _ => panic!("not a command"),
+    }
+    // Replayed.
+    assert!(s.unwrap_frame(Frame::Message(Msg::from_vec(wire))).is_err());
+}

@@ -4,15 +4,17 @@
 //! boxes each one into a MESSAGE command): NULL, PLAIN and CURVE. Servers pause for ZAP
 //! (`zap_request` / `zap_reply` / `zap_skip`).
 
+use super::command::Command;
+use super::curve::{
+    Channel, CurveClient, CurveServer, SecretKey, INNER_COMMAND, INNER_MORE, KEY_LEN,
+};
 use super::decoder::Frame;
 use super::encoder::Encoder;
-use super::command::Command;
-use super::curve::{Channel, CurveClient, CurveServer, SecretKey, INNER_COMMAND, INNER_MORE, KEY_LEN};
 use super::metadata::{parse_properties, put_property};
 use super::null::Null;
 use super::plain::{PlainClient, PlainServer};
-use super::zap::{ZapReply, ZapRequest};
 use super::socket_type::{compatible, sends_identity, socket_type_from_name, socket_type_name};
+use super::zap::{ZapReply, ZapRequest};
 use super::ZmtpError;
 use crate::consts::ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED;
 use crate::msg::Msg;
