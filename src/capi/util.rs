@@ -1,10 +1,11 @@
 //! Utilities: Z85, CURVE key helpers, atomic counters, stopwatch, sleep and threads.
 
+use super::guard;
 use super::handle::Registry;
-use super::{guard, set_errno};
 use crate::error::{err, Errno, ZResult};
 use crate::util::{Counter, Stopwatch};
 use crate::z85;
+use crate::zmtp;
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int, c_ulong, c_void};
 
@@ -82,32 +83,69 @@ pub unsafe extern "C" fn zmq_z85_decode(dest: *mut u8, string: *const c_char) ->
     })
 }
 
-/// Would make a CURVE key pair; CURVE is not built yet, so ENOTSUP as in a libzmq without it.
+/// Makes a CURVE key pair (random secret, X25519 public), each written as 40 Z85
+/// characters and a NUL. EFAULT for a NULL buffer (libzmq would crash).
 ///
 /// # Safety
-/// No pointer is touched.
+/// Both pointers give 41 writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_curve_keypair(
     z85_public_key: *mut c_char,
     z85_secret_key: *mut c_char,
 ) -> c_int {
-    let _ = (z85_public_key, z85_secret_key);
-    set_errno(libc::ENOTSUP);
-    -1
+    guard(-1, || {
+        if z85_public_key.is_null() || z85_secret_key.is_null() {
+            return err(libc::EFAULT);
+        }
+        let (public, secret) = zmtp::curve_keypair().map_err(|e| Errno(e.errno))?;
+        // SAFETY: the caller gives 41 writable bytes at each (checked non-NULL).
+        unsafe {
+            put_z85_key(z85_public_key, &public);
+            put_z85_key(z85_secret_key, secret.as_bytes());
+        }
+        Ok(0)
+    })
 }
 
-/// Would derive a CURVE public key; ENOTSUP until CURVE is built.
+/// Derives the public key of a Z85 secret key, as libzmq (crypto_scalarmult_base). The
+/// secret must be exactly 40 Z85 characters (EINVAL otherwise, where libzmq would decode
+/// past or short of its 32-byte buffer); EFAULT for a NULL pointer.
 ///
 /// # Safety
-/// No pointer is touched.
+/// `z85_secret_key` is NUL-terminated; `z85_public_key` gives 41 writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_curve_public(
     z85_public_key: *mut c_char,
     z85_secret_key: *const c_char,
 ) -> c_int {
-    let _ = (z85_public_key, z85_secret_key);
-    set_errno(libc::ENOTSUP);
-    -1
+    guard(-1, || {
+        if z85_public_key.is_null() || z85_secret_key.is_null() {
+            return err(libc::EFAULT);
+        }
+        // SAFETY: the caller passes a NUL-terminated string.
+        let text = unsafe { CStr::from_ptr(z85_secret_key) }.to_bytes();
+        if text.len() != 40 {
+            return err(libc::EINVAL);
+        }
+        let mut raw = zeroize::Zeroizing::new([0u8; 32]);
+        z85::decode_into(text, &mut *raw).map_err(Errno::from)?;
+        let public = zmtp::curve_public(&raw);
+        // SAFETY: the caller gives 41 writable bytes (checked non-NULL).
+        unsafe { put_z85_key(z85_public_key, &public) };
+        Ok(0)
+    })
+}
+
+/// Writes a 32-byte key as Z85 and a NUL.
+///
+/// # Safety
+/// `dest` gives 41 writable bytes.
+unsafe fn put_z85_key(dest: *mut c_char, key: &[u8; 32]) {
+    // SAFETY: per this function's contract.
+    let out = unsafe { std::slice::from_raw_parts_mut(dest.cast::<u8>(), 41) };
+    // 32 is a multiple of 4 and the buffer fits: encoding cannot fail.
+    let _ = z85::encode_into(key, &mut out[..40]);
+    out[40] = 0;
 }
 
 /// The counter behind a handle, or EFAULT.

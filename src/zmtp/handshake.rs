@@ -319,7 +319,7 @@ impl Handshake {
         let theirs = if g[10] == 3 && g[11] == 0 { (3, 0) } else { (3, 1) };
         self.version = theirs.min((3, self.our_minor));
         self.stage = Stage::Mechanism;
-        let mut mech = Mechanism::new(&self.cfg.mechanism);
+        let mut mech = Mechanism::new(&self.cfg.mechanism)?;
         self.send_commands(&mut mech);
         self.mech = Some(mech);
         Ok(())

@@ -1,16 +1,43 @@
 //! Security mechanisms, a closed set: each one is a state machine that produces handshake
 //! command bodies to send and consumes the peer's, and is then kept for the life of the
 //! connection, because a mechanism may transform every frame after the handshake (CURVE
-//! boxes each one into a MESSAGE command). NULL now; PLAIN and CURVE slot in as further
-//! variants of `MechanismConfig` and `Mechanism`.
+//! boxes each one into a MESSAGE command): NULL, PLAIN and CURVE. Servers pause for ZAP
+//! (`zap_request` / `zap_reply` / `zap_skip`).
 
+use super::command::Command;
+use super::curve::{
+    Channel, CurveClient, CurveServer, SecretKey, INNER_COMMAND, INNER_MORE, KEY_LEN,
+};
 use super::decoder::Frame;
 use super::encoder::Encoder;
 use super::metadata::{parse_properties, put_property};
 use super::null::Null;
+use super::plain::{PlainClient, PlainServer};
 use super::socket_type::{compatible, sends_identity, socket_type_from_name, socket_type_name};
+use super::zap::{ZapReply, ZapRequest};
 use super::ZmtpError;
+use crate::consts::ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED;
 use crate::msg::Msg;
+
+/// A password: zeroed on drop, never printed.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct SecretBytes(zeroize::Zeroizing<Vec<u8>>);
+
+impl SecretBytes {
+    pub(crate) fn new(bytes: Vec<u8>) -> SecretBytes {
+        SecretBytes(zeroize::Zeroizing::new(bytes))
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBytes(..)")
+    }
+}
 
 /// The mechanism a socket demands (ZMQ_MECHANISM with its keys and credentials).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -20,6 +47,18 @@ pub(crate) enum MechanismConfig {
     /// The socket asks for a mechanism this build lacks: we announce NULL and refuse every
     /// peer where libzmq would stop talking to it (never a silent fallback to NULL).
     Unbuilt,
+    /// ZMQ_PLAIN_SERVER, or a client's ZMQ_PLAIN_USERNAME / ZMQ_PLAIN_PASSWORD.
+    #[allow(dead_code)] // built once sessions speak PLAIN (issue 9)
+    Plain { as_server: bool, username: Vec<u8>, password: SecretBytes },
+    /// ZMQ_CURVE_SERVER with ZMQ_CURVE_SECRETKEY; or a client's ZMQ_CURVE_PUBLICKEY,
+    /// _SECRETKEY and _SERVERKEY (a server uses only its secret key).
+    #[allow(dead_code)] // built once sessions speak CURVE (issue 9)
+    Curve {
+        as_server: bool,
+        public_key: [u8; KEY_LEN],
+        secret_key: SecretKey,
+        server_key: [u8; KEY_LEN],
+    },
 }
 
 impl MechanismConfig {
@@ -27,6 +66,8 @@ impl MechanismConfig {
     pub(crate) fn greeting_name(&self) -> [u8; 20] {
         let name: &[u8] = match self {
             MechanismConfig::Null | MechanismConfig::Unbuilt => b"NULL",
+            MechanismConfig::Plain { .. } => b"PLAIN",
+            MechanismConfig::Curve { .. } => b"CURVE",
         };
         let mut out = [0u8; 20];
         out[..name.len()].copy_from_slice(name);
@@ -38,9 +79,10 @@ impl MechanismConfig {
     }
 
     /// The as-server octet of our greeting (only mechanisms with roles set it).
-    pub(crate) fn announces_server(&self, _as_server: bool) -> bool {
+    pub(crate) fn announces_server(&self, as_server: bool) -> bool {
         match self {
             MechanismConfig::Null | MechanismConfig::Unbuilt => false,
+            MechanismConfig::Plain { .. } | MechanismConfig::Curve { .. } => as_server,
         }
     }
 }
@@ -103,23 +145,58 @@ impl Peer {
     }
 }
 
-/// A mechanism in progress.
+/// A PLAIN or CURVE mechanism, client or server.
+pub(crate) enum Plain {
+    Client(PlainClient),
+    Server(PlainServer),
+}
+
+pub(crate) enum Curve {
+    Client(Box<CurveClient>),
+    Server(Box<CurveServer>),
+}
+
+/// A mechanism in progress, then in the message phase.
 pub(crate) enum Mechanism {
     Null(Null),
+    Plain(Plain),
+    Curve(Curve),
 }
 
 impl Mechanism {
-    pub(crate) fn new(cfg: &MechanismConfig) -> Mechanism {
-        match cfg {
+    /// Fails only when the OS gives no randomness for CURVE's short-term keys.
+    pub(crate) fn new(cfg: &MechanismConfig) -> Result<Mechanism, ZmtpError> {
+        Ok(match cfg {
             // Unbuilt never gets here: the handshake refuses the peer first.
             MechanismConfig::Null | MechanismConfig::Unbuilt => Mechanism::Null(Null::default()),
-        }
+            MechanismConfig::Plain { as_server: true, .. } => {
+                Mechanism::Plain(Plain::Server(PlainServer::default()))
+            }
+            MechanismConfig::Plain { as_server: false, username, password } => {
+                Mechanism::Plain(Plain::Client(PlainClient::new(username, password.clone())))
+            }
+            MechanismConfig::Curve { as_server: true, secret_key, .. } => {
+                Mechanism::Curve(Curve::Server(Box::new(CurveServer::new(secret_key.clone())?)))
+            }
+            MechanismConfig::Curve { as_server: false, public_key, secret_key, server_key } => {
+                Mechanism::Curve(Curve::Client(Box::new(CurveClient::new(
+                    *public_key,
+                    secret_key.clone(),
+                    *server_key,
+                )?)))
+            }
+        })
     }
 
-    /// The body of the next command to send, if there is one now.
+    /// The body of the next command to send, if there is one now. After `zap_reply` has
+    /// refused with 400 or 500, this gives the ERROR to send before closing.
     pub(crate) fn next_command(&mut self, local: &Local<'_>) -> Option<Vec<u8>> {
         match self {
             Mechanism::Null(m) => m.next_command(local),
+            Mechanism::Plain(Plain::Client(m)) => m.next_command(local),
+            Mechanism::Plain(Plain::Server(m)) => m.next_command(local),
+            Mechanism::Curve(Curve::Client(m)) => m.next_command(local),
+            Mechanism::Curve(Curve::Server(m)) => m.next_command(local),
         }
     }
 
@@ -132,6 +209,10 @@ impl Mechanism {
     ) -> Result<(), ZmtpError> {
         match self {
             Mechanism::Null(m) => m.process(body, local, peer),
+            Mechanism::Plain(Plain::Client(m)) => m.process(body, local, peer),
+            Mechanism::Plain(Plain::Server(m)) => m.process(body, local, peer),
+            Mechanism::Curve(Curve::Client(m)) => m.process(body, local, peer),
+            Mechanism::Curve(Curve::Server(m)) => m.process(body, local, peer),
         }
     }
 
@@ -139,23 +220,143 @@ impl Mechanism {
     pub(crate) fn is_ready(&self) -> bool {
         match self {
             Mechanism::Null(m) => m.is_ready(),
+            Mechanism::Plain(Plain::Client(m)) => m.is_ready(),
+            Mechanism::Plain(Plain::Server(m)) => m.is_ready(),
+            Mechanism::Curve(Curve::Client(m)) => m.is_ready(),
+            Mechanism::Curve(Curve::Server(m)) => m.is_ready(),
         }
     }
 
-    /// After the handshake, every frame read passes through here: a mechanism that boxes
-    /// traffic opens it (and rejects what it cannot open); NULL passes frames through.
-    pub(crate) fn unwrap_frame(&mut self, f: Frame) -> Result<Frame, ZmtpError> {
+    /// A server that has reached the point of asking ZAP gives its request here, once. The
+    /// handshake then waits: the pipeline decides with `zap::plan` and either sends the
+    /// request (`ZapRequest::frames`) and later calls `zap_reply`, or calls `zap_skip`.
+    /// NULL's ZAP exchange is the pipeline's own (it has no state here).
+    #[allow(dead_code)] // called once sessions speak PLAIN/CURVE (issue 9)
+    pub(crate) fn zap_request(&mut self) -> Option<ZapRequest> {
         match self {
-            Mechanism::Null(_) => Ok(f),
+            Mechanism::Plain(Plain::Server(m)) => m.zap_request(),
+            Mechanism::Curve(Curve::Server(m)) => m.zap_request(),
+            _ => None,
         }
+    }
+
+    /// The handler's verdict (see `zap::parse_reply`). 200: the handshake goes on. 300, 400,
+    /// 500: Err with HANDSHAKE_FAILED_AUTH and the status; for 400 and 500, send what
+    /// `next_command` then gives (an ERROR with the status) before closing, as libzmq does.
+    #[allow(dead_code)] // called once sessions speak PLAIN/CURVE (issue 9)
+    pub(crate) fn zap_reply(&mut self, reply: &ZapReply) -> Result<(), ZmtpError> {
+        match self {
+            Mechanism::Plain(Plain::Server(m)) => m.zap_reply(reply),
+            Mechanism::Curve(Curve::Server(m)) => m.zap_reply(reply),
+            _ => Err(ZmtpError::protocol(ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED, "no ZAP pending")),
+        }
+    }
+
+    /// No ZAP exchange: go on (`accept`), or fail with NO_DETAIL/EFAULT as libzmq does
+    /// when a required handler is missing.
+    #[allow(dead_code)] // called once sessions speak PLAIN/CURVE (issue 9)
+    pub(crate) fn zap_skip(&mut self, accept: bool) -> Result<(), ZmtpError> {
+        match self {
+            Mechanism::Plain(Plain::Server(m)) => m.zap_skip(accept),
+            Mechanism::Curve(Curve::Server(m)) => m.zap_skip(accept),
+            _ => Err(ZmtpError::protocol(ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED, "no ZAP pending")),
+        }
+    }
+
+    /// Whether message frames are boxed (CURVE). For NULL and PLAIN the pipeline may keep
+    /// its zero-copy path.
+    #[allow(dead_code)] // for the pipeline (issue 9)
+    pub(crate) fn boxes_messages(&self) -> bool {
+        matches!(self, Mechanism::Curve(_))
+    }
+
+    fn channel(&mut self) -> Result<Option<&mut Channel>, ZmtpError> {
+        let ch = match self {
+            Mechanism::Curve(Curve::Client(m)) => m.channel(),
+            Mechanism::Curve(Curve::Server(m)) => m.channel(),
+            _ => return Ok(None),
+        };
+        ch.map(Some).ok_or_else(|| ZmtpError::proto("message before the handshake is done"))
+    }
+
+    /// Appends what goes on the wire for one frame of the message phase. `flags` is
+    /// `curve::INNER_MORE` / `INNER_COMMAND`. NULL and PLAIN: the body unchanged (the
+    /// flags travel in the frame header). CURVE: a MESSAGE command body, which libzmq
+    /// sends as a frame without MORE or COMMAND (both are inside the box).
+    pub(crate) fn encode_frame(
+        &mut self,
+        flags: u8,
+        body: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), ZmtpError> {
+        match self.channel()? {
+            Some(ch) => ch.encode(flags, body, out),
+            None => {
+                out.extend_from_slice(body);
+                Ok(())
+            }
+        }
+    }
+
+    /// Opens one frame of the message phase: (flags, body). NULL and PLAIN: the body
+    /// unchanged, flags 0 (they come from the frame header). CURVE: the MESSAGE is checked
+    /// (structure, strictly increasing nonce, MAC) and unboxed.
+    pub(crate) fn decode_frame(&mut self, frame_body: &[u8]) -> Result<(u8, Vec<u8>), ZmtpError> {
+        match self.channel()? {
+            Some(ch) => ch.decode(frame_body),
+            None => Ok((0, frame_body.to_vec())),
+        }
+    }
+
+    /// After the handshake, every frame read passes through here: CURVE opens its MESSAGE
+    /// boxes (and rejects what it cannot open; a boxed command comes out as a command);
+    /// NULL and PLAIN pass frames through.
+    pub(crate) fn unwrap_frame(&mut self, f: Frame) -> Result<Frame, ZmtpError> {
+        if !self.boxes_messages() {
+            return Ok(f);
+        }
+        let (flags, body) = match &f {
+            Frame::Message(m) => self.decode_frame(m.data())?,
+            // libzmq sends MESSAGE as a plain frame; a command frame is checked the same way.
+            Frame::Command(c) => self.decode_frame(&c.to_body())?,
+        };
+        if flags & INNER_COMMAND != 0 {
+            return Command::parse(&body)
+                .map(Frame::Command)
+                .ok_or_else(|| ZmtpError::proto("malformed boxed command"));
+        }
+        let mut m = Msg::from_vec(body);
+        m.set_more(flags & INNER_MORE != 0);
+        Ok(Frame::Message(m))
     }
 
     /// After the handshake, every message sent passes through here on its way into the
-    /// encoder (boxed by mechanisms that encrypt).
+    /// encoder: CURVE boxes it into a MESSAGE (sent as a frame without flags, as libzmq).
     pub(crate) fn wrap_message(&mut self, msg: Msg, enc: &mut Encoder) {
-        match self {
-            Mechanism::Null(_) => enc.encode(msg),
+        if !self.boxes_messages() {
+            return enc.encode(msg);
         }
+        let flags = if msg.more() { INNER_MORE } else { 0 };
+        let mut out = Vec::with_capacity(msg.data().len() + 33);
+        // Fails only once 2^64 nonces are used, which no connection lives to see.
+        if self.encode_frame(flags, msg.data(), &mut out).is_ok() {
+            enc.encode(Msg::from_vec(out));
+        }
+    }
+
+    /// A command (PING, PONG, SUBSCRIBE, ...) after the handshake: CURVE boxes it with the
+    /// command flag inside; others send it as a command frame. Returns what
+    /// `Encoder::encode_command` returns for an unboxed command (true when boxed).
+    #[allow(dead_code)] // for the pipeline (issue 9)
+    pub(crate) fn wrap_command(&mut self, cmd: &Command, enc: &mut Encoder) -> bool {
+        if !self.boxes_messages() {
+            return enc.encode_command(cmd);
+        }
+        let mut out = Vec::new();
+        if self.encode_frame(INNER_COMMAND, &cmd.to_body(), &mut out).is_ok() {
+            enc.encode(Msg::from_vec(out));
+        }
+        true
     }
 }
 

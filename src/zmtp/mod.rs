@@ -14,6 +14,7 @@
 //! were checked against Debian's libzmq 4.3.4 on the wire.
 
 mod command;
+mod curve;
 mod decoder;
 mod encoder;
 mod engine;
@@ -22,7 +23,11 @@ mod heartbeat;
 mod mechanism;
 mod metadata;
 mod null;
+mod plain;
 mod socket_type;
+// ZAP's frames go to and from a handler once sessions are wired to it (issue 9).
+#[allow(dead_code)]
+mod zap;
 
 #[cfg(test)]
 mod tests;
@@ -35,6 +40,16 @@ pub(crate) use engine::Engine;
 pub(crate) use handshake::{Handshake, HandshakeConfig};
 pub(crate) use heartbeat::{HeartbeatAction, HeartbeatConfig};
 pub(crate) use mechanism::MechanismConfig;
+
+/// A fresh CURVE key pair (public, secret), for zmq_curve_keypair.
+pub(crate) fn curve_keypair() -> Result<([u8; 32], curve::SecretKey), ZmtpError> {
+    curve::keypair()
+}
+
+/// The CURVE public key of a secret key, for zmq_curve_public.
+pub(crate) fn curve_public(secret: &[u8; 32]) -> [u8; 32] {
+    curve::public_of(&curve::SecretKey::from_bytes(*secret))
+}
 
 use std::fmt;
 
@@ -79,6 +94,8 @@ pub(crate) enum MonitorEvent {
     Protocol(i32),
     /// ZMQ_EVENT_HANDSHAKE_FAILED_AUTH with a ZAP status code (300, 400, 500).
     Auth(i32),
+    /// ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL with an errno (EFAULT: no ZAP handler).
+    NoDetail(i32),
 }
 
 /// A fatal protocol error: the connection must be closed.
@@ -107,12 +124,18 @@ impl ZmtpError {
 
     /// The monitor event to raise before DISCONNECTED, as (ZMQ_EVENT_*, value), if any.
     pub(crate) fn monitor_event(&self) -> Option<(i32, u64)> {
-        use crate::consts::{ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL};
+        use crate::consts::{
+            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
+        };
         match self.event? {
             MonitorEvent::Protocol(code) => {
                 Some((ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, code as u64))
             }
             MonitorEvent::Auth(status) => Some((ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, status as u64)),
+            MonitorEvent::NoDetail(errno) => {
+                Some((ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, errno as u64))
+            }
         }
     }
 }
@@ -170,6 +193,126 @@ pub mod fuzzing {
         let max = if sel & 8 != 0 { 1000 } else { 1 << 20 };
         let mut dec = Decoder::new(version, socket_type, 64, max);
         feed(&mut dec, rest, usize::from(sel >> 4) * 7 + 1);
+    }
+
+    /// Splits `data` into bodies, each prefixed with a 2-octet big-endian length (the last
+    /// one takes what is left).
+    fn bodies(mut data: &[u8]) -> Vec<&[u8]> {
+        let mut out = Vec::new();
+        while data.len() >= 2 {
+            let n = usize::from(u16::from_be_bytes([data[0], data[1]])).min(data.len() - 2);
+            out.push(&data[2..2 + n]);
+            data = &data[2 + n..];
+        }
+        out
+    }
+
+    /// PLAIN and CURVE from raw bytes. The first byte picks the case:
+    /// - 0, 1: a PLAIN server or client fed the bodies (`bodies` framing) as commands, the
+    ///   server's ZAP request answered with a reply parsed from the last body;
+    /// - 2: a CURVE server fed the bodies as commands;
+    /// - 3: a genuine CURVE handshake between fixed keys in which one command (picked by
+    ///   bits 2-3) is XORed with the first body, then the other bodies as MESSAGEs to the
+    ///   side picked by bit 4, and genuine messages with one of them corrupted.
+    pub fn security(data: &[u8]) {
+        use super::curve::{public_of, CurveClient, CurveServer, SecretKey};
+        use super::mechanism::{Curve, Local, Mechanism, Peer, Plain, SecretBytes};
+        use super::plain::{PlainClient, PlainServer};
+        let Some((&sel, rest)) = data.split_first() else { return };
+        let bodies = bodies(rest);
+        let local = Local { socket_type: ZMQ_DEALER, routing_id: b"fz", metadata: &[] };
+        let key = |b: u8| SecretKey::from_bytes([b; 32]);
+        let mut peer = Peer::default();
+        let answer = |m: &mut Mechanism| {
+            if m.zap_request().is_some() {
+                let frames = bodies.last().map_or(Vec::new(), |b| bodies_of(b));
+                match zap::parse_reply(&frames, zap::REQUEST_ID) {
+                    Ok(r) => m.zap_reply(&r).is_ok(),
+                    Err(_) => m.zap_skip(sel & 0x80 != 0).is_ok(),
+                }
+            } else {
+                true
+            }
+        };
+        let mut drive = |mut m: Mechanism| {
+            let _ = m.next_command(&local);
+            for b in &bodies {
+                if m.process(b, &local, &mut peer).is_err() || !answer(&mut m) {
+                    return;
+                }
+                while m.next_command(&local).is_some() {}
+                if m.is_ready() {
+                    let _ = m.decode_frame(b);
+                }
+            }
+        };
+        match sel & 3 {
+            0 => drive(Mechanism::Plain(Plain::Server(PlainServer::default()))),
+            1 => drive(Mechanism::Plain(Plain::Client(PlainClient::new(
+                b"user",
+                SecretBytes::new(b"pass".to_vec()),
+            )))),
+            2 => drive(Mechanism::Curve(Curve::Server(Box::new(CurveServer::with_short_term(
+                key(2),
+                public_of(&key(3)),
+                key(3),
+            ))))),
+            _ => {
+                let client = CurveClient::with_short_term(
+                    public_of(&key(1)),
+                    key(1),
+                    public_of(&key(2)),
+                    public_of(&key(4)),
+                    key(4),
+                );
+                let server = CurveServer::with_short_term(key(2), public_of(&key(3)), key(3));
+                let mut c = Mechanism::Curve(Curve::Client(Box::new(client)));
+                let mut s = Mechanism::Curve(Curve::Server(Box::new(server)));
+                let corrupt = usize::from(sel >> 2) & 3;
+                let xor = bodies.first().copied().unwrap_or_default();
+                let (mut cp, mut sp) = (Peer::default(), Peer::default());
+                for step in 0..4 {
+                    let (from, to, p) = if step % 2 == 0 {
+                        (&mut c, &mut s, &mut sp)
+                    } else {
+                        (&mut s, &mut c, &mut cp)
+                    };
+                    let Some(mut cmd) = from.next_command(&local) else { return };
+                    if step == corrupt {
+                        for (i, x) in xor.iter().enumerate() {
+                            if let Some(b) = cmd.get_mut(i) {
+                                *b ^= x;
+                            }
+                        }
+                    }
+                    if to.process(&cmd, &local, p).is_err() {
+                        return;
+                    }
+                    if step == 2 && to.zap_skip(true).is_err() {
+                        return;
+                    }
+                }
+                let (tx, rx) = if sel & 0x10 != 0 { (&mut s, &mut c) } else { (&mut c, &mut s) };
+                let mut wire = Vec::new();
+                for (i, b) in bodies.iter().enumerate().skip(1) {
+                    let _ = rx.decode_frame(b);
+                    wire.clear();
+                    if tx.encode_frame(i as u8, b, &mut wire).is_err() {
+                        return;
+                    }
+                    let at = b.len() % wire.len().max(1);
+                    if let Some(x) = wire.get_mut(at) {
+                        *x ^= (i as u8) & 0x0f;
+                    }
+                    let _ = rx.decode_frame(&wire);
+                }
+            }
+        }
+    }
+
+    /// A ZAP reply's frames from `bodies` framing.
+    fn bodies_of(data: &[u8]) -> Vec<Vec<u8>> {
+        bodies(data).into_iter().map(<[u8]>::to_vec).collect()
     }
 
     fn feed(dec: &mut Decoder, mut data: &[u8], step: usize) {
