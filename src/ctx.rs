@@ -247,6 +247,11 @@ impl Ctx {
         }
     }
 
+    /// True if a socket has bound the inproc `name`.
+    pub(crate) fn inproc_is_bound(&self, name: &str) -> bool {
+        self.inproc.lock().bound.contains_key(name)
+    }
+
     /// Forgets a socket's connections to `name` still waiting for a bind; true if any.
     pub(crate) fn inproc_cancel_pending(&self, name: &str, socket_id: u64) -> bool {
         let mut ip = self.inproc.lock();

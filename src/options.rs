@@ -26,6 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::mem::size_of;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::raw::c_int;
+use zeroize::Zeroizing;
 
 /// Size of a CURVE key in bytes, and of its Z85 text.
 pub(crate) const CURVE_KEY_SIZE: usize = 32;
@@ -120,9 +121,10 @@ pub(crate) struct Options {
     pub(crate) mechanism: i32,
     pub(crate) as_server: bool,
     pub(crate) plain_username: Vec<u8>,
-    pub(crate) plain_password: Vec<u8>,
+    /// Secrets are wiped from memory when the options (socket, connections) go.
+    pub(crate) plain_password: Zeroizing<Vec<u8>>,
     pub(crate) curve_public_key: [u8; CURVE_KEY_SIZE],
-    pub(crate) curve_secret_key: [u8; CURVE_KEY_SIZE],
+    pub(crate) curve_secret_key: Zeroizing<[u8; CURVE_KEY_SIZE]>,
     pub(crate) curve_server_key: [u8; CURVE_KEY_SIZE],
     pub(crate) zap_domain: Vec<u8>,
     pub(crate) zap_enforce_domain: bool,
@@ -330,9 +332,9 @@ impl Options {
             mechanism: ZMQ_NULL,
             as_server: false,
             plain_username: Vec::new(),
-            plain_password: Vec::new(),
+            plain_password: Zeroizing::new(Vec::new()),
             curve_public_key: [0; CURVE_KEY_SIZE],
-            curve_secret_key: [0; CURVE_KEY_SIZE],
+            curve_secret_key: Zeroizing::new([0; CURVE_KEY_SIZE]),
             curve_server_key: [0; CURVE_KEY_SIZE],
             zap_domain: Vec::new(),
             zap_enforce_domain: false,
@@ -489,7 +491,7 @@ impl Options {
                     if option == ZMQ_PLAIN_USERNAME {
                         self.plain_username = b.to_vec();
                     } else {
-                        self.plain_password = b.to_vec();
+                        self.plain_password = Zeroizing::new(b.to_vec());
                     }
                     self.as_server = false;
                     self.mechanism = ZMQ_PLAIN;
@@ -508,7 +510,7 @@ impl Options {
             ZMQ_CURVE_PUBLICKEY | ZMQ_CURVE_SECRETKEY | ZMQ_CURVE_SERVERKEY if built.curve => {
                 let dest = match option {
                     ZMQ_CURVE_PUBLICKEY => &mut self.curve_public_key,
-                    ZMQ_CURVE_SECRETKEY => &mut self.curve_secret_key,
+                    ZMQ_CURVE_SECRETKEY => &mut *self.curve_secret_key,
                     _ => &mut self.curve_server_key,
                 };
                 set_curve_key(dest, value.unwrap_or_default())?;
@@ -1225,7 +1227,7 @@ mod tests {
         let mut with_nul = z85.to_vec();
         with_nul.push(0);
         o.set_value(ZMQ_CURVE_SECRETKEY, Some(&with_nul), b).unwrap();
-        assert_eq!(o.curve_secret_key, raw);
+        assert_eq!(*o.curve_secret_key, raw);
         *with_nul.last_mut().unwrap() = b'x';
         einval(o.set_value(ZMQ_CURVE_SECRETKEY, Some(&with_nul), b));
         einval(o.set_value(ZMQ_CURVE_SECRETKEY, Some(b"abcd"), b));
@@ -1233,7 +1235,7 @@ mod tests {
         bad[3] = b' ';
         einval(o.set_value(ZMQ_CURVE_SECRETKEY, Some(&bad), b));
         o.set_value(ZMQ_CURVE_SECRETKEY, Some(&[7u8; 32]), b).unwrap();
-        assert_eq!(o.curve_secret_key, [7u8; 32]);
+        assert_eq!(*o.curve_secret_key, [7u8; 32]);
 
         o.set_value(ZMQ_CURVE_SERVER, Some(&int(1)), b).unwrap();
         assert_eq!(o.get_value(ZMQ_CURVE_SERVER, &mut k41[..4], b), Ok(4));

@@ -10,7 +10,7 @@ mod raw;
 mod stream;
 
 pub(crate) use inbound::Inbound;
-pub(crate) use stream::{Established, StreamEngine};
+pub(crate) use stream::{Established, HandshakeStep, StreamEngine};
 
 use crate::zmtp::ZmtpError;
 use std::io;

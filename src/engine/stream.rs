@@ -14,8 +14,19 @@ use std::time::Instant;
 pub(crate) struct Established {
     /// The peer's routing id (empty if it sent none).
     pub peer_routing_id: Vec<u8>,
-    /// Every property the peer sent in its handshake.
+    /// Every property the peer sent in its handshake, then User-Id and the ZAP handler's
+    /// metadata.
     pub peer_metadata: Vec<(String, Vec<u8>)>,
+}
+
+/// Where a handshake stands after `StreamEngine::handshake`.
+pub(crate) enum HandshakeStep {
+    /// Waiting for the peer (or for a ZAP verdict).
+    Pending,
+    /// The mechanism waits for ZAP: the session asks the handler (or decides without one)
+    /// and answers with `zap_reply` / `zap_skip`.
+    Zap(zmtp::ZapRequest),
+    Done(Established),
 }
 
 enum State {
@@ -105,9 +116,12 @@ impl StreamEngine {
 
     /// Runs the handshake as far as the stream allows; the outcome once it has just
     /// finished (the engine then carries messages).
-    pub(crate) fn handshake(&mut self) -> Result<Option<Established>, Failure> {
-        let State::Handshake(hs) = &mut self.state else { return Ok(None) };
+    pub(crate) fn handshake(&mut self) -> Result<HandshakeStep, Failure> {
+        let State::Handshake(hs) = &mut self.state else { return Ok(HandshakeStep::Pending) };
         loop {
+            if let Some(req) = hs.zap_request() {
+                return Ok(HandshakeStep::Zap(req));
+            }
             // Send what the handshake has to say.
             while self.write_ready && !hs.output().is_empty() {
                 match self.stream.write(hs.output()) {
@@ -122,7 +136,7 @@ impl StreamEngine {
                 break;
             }
             if !self.read_ready {
-                return Ok(None);
+                return Ok(HandshakeStep::Pending);
             }
             let mut buf = [0u8; 512];
             let want = hs.wanted().clamp(1, buf.len());
@@ -140,14 +154,51 @@ impl StreamEngine {
         let State::Handshake(hs) =
             std::mem::replace(&mut self.state, State::Raw(Box::new(RawEngine::new(1))))
         else {
-            return Ok(None);
+            return Ok(HandshakeStep::Pending);
         };
         let est = hs.finish();
         self.state = State::Zmtp(Box::new(est.engine));
-        Ok(Some(Established {
+        let mut peer_metadata = est.peer_metadata;
+        for (k, v) in est.zap_properties {
+            if !peer_metadata.iter().any(|(n, _)| *n == k) {
+                peer_metadata.push((k, v));
+            }
+        }
+        Ok(HandshakeStep::Done(Established {
             peer_routing_id: est.peer_routing_id.unwrap_or_default(),
-            peer_metadata: est.peer_metadata,
+            peer_metadata,
         }))
+    }
+
+    /// ZAP's verdict for the pending request. A refusal ends the connection; for 400 and
+    /// 500 the ERROR command goes out first (as far as the socket takes it now).
+    pub(crate) fn zap_reply(&mut self, reply: &zmtp::ZapReply) -> Result<(), Failure> {
+        let State::Handshake(hs) = &mut self.state else { return Ok(()) };
+        let r = hs.zap_reply(reply);
+        self.settle(r)
+    }
+
+    /// No ZAP exchange: go on (`accept`) or fail as libzmq does without a handler.
+    pub(crate) fn zap_skip(&mut self, accept: bool) -> Result<(), Failure> {
+        let State::Handshake(hs) = &mut self.state else { return Ok(()) };
+        let r = hs.zap_skip(accept);
+        self.settle(r)
+    }
+
+    /// After a ZAP outcome: on failure, send what the handshake has left to say (an
+    /// ERROR) without waiting, then fail.
+    fn settle(&mut self, r: Result<(), zmtp::ZmtpError>) -> Result<(), Failure> {
+        let Err(e) = r else { return Ok(()) };
+        if let State::Handshake(hs) = &mut self.state {
+            while !hs.output().is_empty() {
+                match self.stream.write(hs.output()) {
+                    Ok(n) if n > 0 => hs.advance_output(n),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    _ => break,
+                }
+            }
+        }
+        Err(Failure::Protocol(e))
     }
 
     /// Moves messages both ways once: delivers what waits, reads and decodes, then

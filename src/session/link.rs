@@ -27,9 +27,9 @@ pub(crate) struct SocketLink {
     /// The socket's options when the endpoint was bound or connected.
     pub opts: Arc<Options>,
     pub monitor: Arc<MonitorSlot>,
-    /// Held for its drop, which lets the context forget the socket once every I/O object
-    /// is done.
-    pub _token: Arc<SocketToken>,
+    /// Its drop lets the context forget the socket once every I/O object is done; it also
+    /// leads to the context (ZAP's handler lives in its inproc registry).
+    pub token: Arc<SocketToken>,
 }
 
 impl SocketLink {

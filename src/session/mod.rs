@@ -15,12 +15,13 @@
 mod link;
 mod listener;
 mod reconnect;
+mod zap;
 
 pub(crate) use link::{SocketLink, SocketToken};
 pub(crate) use listener::Listener;
 
 use crate::consts::*;
-use crate::engine::{Established, Failure, Inbound, StreamEngine};
+use crate::engine::{Established, Failure, HandshakeStep, Inbound, StreamEngine};
 use crate::io::command::Command;
 use crate::io::{Ctl, IoObject, Step, TimerId};
 use crate::msg::{Metadata, Msg};
@@ -31,6 +32,7 @@ use crate::transport::stream::Stream;
 use crate::zmtp;
 use mio::Registry;
 use reconnect::Backoff;
+use zap::ZapClient;
 use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -80,6 +82,8 @@ pub(crate) struct Session {
     ev_remote: String,
     /// A connect's address as last resolved: libzmq's events name it after a reconnection.
     resolved_remote: Option<String>,
+    /// The ZAP exchange of the current handshake, while its reply is awaited.
+    zap: Option<ZapClient>,
 }
 
 impl Session {
@@ -97,6 +101,7 @@ impl Session {
             ev_local: String::new(),
             ev_remote: String::new(),
             resolved_remote: None,
+            zap: None,
         }
     }
 
@@ -138,13 +143,21 @@ impl Session {
 
     fn handshake_config(&self) -> zmtp::HandshakeConfig {
         let o = &self.link.opts;
-        // Only NULL is built. A socket set up for PLAIN or CURVE must not fall back to it:
-        // its connections fail as they would between libzmq and a peer without that
-        // mechanism.
-        let mechanism = if o.mechanism == ZMQ_NULL {
-            zmtp::MechanismConfig::Null
-        } else {
-            zmtp::MechanismConfig::Unbuilt
+        let mechanism = match o.mechanism {
+            ZMQ_NULL => zmtp::MechanismConfig::Null,
+            ZMQ_PLAIN => zmtp::MechanismConfig::Plain {
+                as_server: o.as_server,
+                username: o.plain_username.clone(),
+                password: zmtp::SecretBytes::new(o.plain_password.to_vec()),
+            },
+            ZMQ_CURVE => zmtp::MechanismConfig::Curve {
+                as_server: o.as_server,
+                public_key: o.curve_public_key,
+                secret_key: zmtp::SecretKey::from_bytes(*o.curve_secret_key),
+                server_key: o.curve_server_key,
+            },
+            // Never a silent fallback to NULL for a mechanism we lack (GSSAPI).
+            _ => zmtp::MechanismConfig::Unbuilt,
         };
         zmtp::HandshakeConfig {
             socket_type: o.socket_type,
@@ -306,16 +319,70 @@ impl Session {
 
     /// Makes all the progress possible now.
     fn drive(&mut self, ctl: &mut Ctl<'_>) -> Step {
-        let Phase::Engine(engine) = &mut self.phase else { return Step::Continue };
-        if engine.is_handshaking() {
+        loop {
+            let Phase::Engine(engine) = &mut self.phase else { return Step::Continue };
+            if !engine.is_handshaking() {
+                break;
+            }
             match engine.handshake() {
-                Ok(None) => return Step::Continue,
-                Ok(Some(est)) => self.established(ctl, est),
+                Ok(HandshakeStep::Pending) => return Step::Continue,
+                Ok(HandshakeStep::Zap(req)) => {
+                    if let Err(e) = self.start_zap(ctl, req) {
+                        return self.disconnected(ctl, e);
+                    }
+                }
+                Ok(HandshakeStep::Done(est)) => self.established(ctl, est),
                 Err(e) => return self.disconnected(ctl, e),
             }
         }
         match self.pump() {
             Ok(step) => step,
+            Err(e) => self.disconnected(ctl, e),
+        }
+    }
+
+    /// The mechanism waits for ZAP: ask the handler, or decide without one as libzmq does
+    /// for this mechanism (`zmtp::zap_plan`).
+    fn start_zap(&mut self, ctl: &mut Ctl<'_>, req: zmtp::ZapRequest) -> Result<(), Failure> {
+        let Phase::Engine(engine) = &mut self.phase else { return Ok(()) };
+        let o = &self.link.opts;
+        let bound = zap::handler_bound(&self.link);
+        let domain_set = !o.zap_domain.is_empty();
+        match zmtp::zap_plan(req.mechanism, bound, domain_set, o.zap_enforce_domain) {
+            zmtp::ZapPlan::Ask => match ZapClient::connect(&self.link, ctl) {
+                Some(mut client) => {
+                    let address = engine.stream().peer_address();
+                    let frames = req.frames(&o.zap_domain, address.as_bytes(), &o.routing_id);
+                    match client.send(frames) {
+                        None => {
+                            self.zap = Some(client);
+                            Ok(())
+                        }
+                        // Answered at once (the handler runs on another thread: rare).
+                        Some(Ok(reply)) => engine.zap_reply(&reply),
+                        Some(Err(e)) => Err(Failure::Protocol(e)),
+                    }
+                }
+                // The handler went away in between.
+                None => engine.zap_skip(false),
+            },
+            zmtp::ZapPlan::Accept => engine.zap_skip(true),
+            zmtp::ZapPlan::Refuse => engine.zap_skip(false),
+        }
+    }
+
+    /// The ZAP handler wrote to us: its verdict, once whole, goes to the handshake.
+    fn zap_activated(&mut self, ctl: &mut Ctl<'_>) -> Step {
+        let Some(client) = &mut self.zap else { return Step::Continue };
+        let Some(reply) = client.on_activate() else { return Step::Continue };
+        self.zap = None;
+        let Phase::Engine(engine) = &mut self.phase else { return Step::Continue };
+        let r = match reply {
+            Ok(reply) => engine.zap_reply(&reply),
+            Err(e) => Err(Failure::Protocol(e)),
+        };
+        match r {
+            Ok(()) => self.drive(ctl),
             Err(e) => self.disconnected(ctl, e),
         }
     }
@@ -470,6 +537,7 @@ impl Session {
             self.inbound.notify();
         }
         self.drop_connection(ctl);
+        self.zap = None;
         self.event(ZMQ_EVENT_DISCONNECTED, self.fd as u64);
         self.inbound.drop_partial();
         // A new round of connecting: libzmq's next connecter names the address as resolved.
@@ -542,7 +610,25 @@ impl IoObject for Session {
 
     /// A pipe command routed to this session.
     fn pipe_command(&mut self, ctl: &mut Ctl<'_>, cmd: Command) -> Step {
+        if let Command::ActivateRead { pipe } | Command::PipeTerm { pipe } = cmd {
+            if self.zap.as_ref().is_some_and(|z| z.owns(pipe)) {
+                return match cmd {
+                    Command::ActivateRead { .. } => self.zap_activated(ctl),
+                    // The handler closed without answering: the handshake time-out decides.
+                    _ => Step::Continue,
+                };
+            }
+        }
         let Some(pipe) = &mut self.inbound.pipe else { return Step::Continue };
+        let ours = match cmd {
+            Command::ActivateRead { pipe: id }
+            | Command::ActivateWrite { pipe: id }
+            | Command::PipeTerm { pipe: id } => id == pipe.id,
+            _ => false,
+        };
+        if !ours {
+            return Step::Continue;
+        }
         match cmd {
             Command::ActivateRead { .. } => {
                 pipe.activate_read();

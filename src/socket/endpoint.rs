@@ -181,7 +181,7 @@ impl Socket {
             mailbox: self.mailbox.clone(),
             opts: Arc::new(self.opts.clone()),
             monitor: self.monitor.clone(),
-            _token: self.token()?,
+            token: self.token()?,
         })
     }
 

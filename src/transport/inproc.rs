@@ -91,6 +91,15 @@ pub(crate) fn connect(ctx: &Ctx, me: InprocPeer, opts: &Options, name: &str) -> 
     })
 }
 
+/// Connects `me` to `name` only if something is bound there now, as libzmq's ZAP client
+/// does (no handler: None, and nothing waits for a later bind).
+pub(crate) fn connect_bound(ctx: &Ctx, me: InprocPeer, opts: &Options, name: &str) -> Option<Pipe> {
+    if !ctx.inproc_is_bound(name) {
+        return None;
+    }
+    connect(ctx, me, opts, name).ok()
+}
+
 /// At bind time: readies a pipe a socket connected before the name existed, for the binder
 /// with options `opts`. Gives the pipe and whether the connector wants our routing id.
 pub(crate) fn accept_pending(opts: &Options, p: PendingInproc) -> (Pipe, bool) {

@@ -61,6 +61,9 @@ impl Engine {
         let Engine { decoder, encoder, heartbeat, mechanism, .. } = self;
         let mut failed = None;
         decoder.decode(&mut |f| {
+            if failed.is_some() {
+                return Ok(()); // the connection is over; drop the rest
+            }
             let f = match mechanism {
                 Some(m) => match m.unwrap_frame(f) {
                     Ok(f) => f,
@@ -72,10 +75,8 @@ impl Engine {
                 },
                 None => f,
             };
-            if failed.is_none() {
-                if let Some(f) = on_frame(heartbeat, encoder, f, now) {
-                    frames.push(f);
-                }
+            if let Some(f) = on_frame(heartbeat, encoder, mechanism, f, now) {
+                frames.push(f);
             }
             Ok(())
         })?;
@@ -91,7 +92,8 @@ impl Engine {
     #[cfg(test)] // the engine drives these itself
     pub(crate) fn command(&mut self, cmd: Command, now: Instant) -> Option<Command> {
         self.heartbeat.start(now);
-        match on_frame(&mut self.heartbeat, &mut self.encoder, Frame::Command(cmd), now) {
+        let Engine { heartbeat, encoder, mechanism, .. } = self;
+        match on_frame(heartbeat, encoder, mechanism, Frame::Command(cmd), now) {
             Some(Frame::Command(c)) => Some(c),
             _ => None,
         }
@@ -129,7 +131,7 @@ impl Engine {
         loop {
             match self.heartbeat.poll(now) {
                 Tick::Ping(ping) => {
-                    self.encoder.encode_command(&ping);
+                    send_command(&mut self.mechanism, &mut self.encoder, &ping);
                 }
                 Tick::Expired => return HeartbeatAction::Expired,
                 Tick::Next(t) => return HeartbeatAction::Next(t),
@@ -146,12 +148,26 @@ impl Engine {
 }
 
 /// Notes traffic, answers PING; returns what the caller must see.
-fn on_frame(hb: &mut Heartbeat, enc: &mut Encoder, f: Frame, now: Instant) -> Option<Frame> {
+/// Queues a command after the handshake, through the mechanism (CURVE boxes it).
+fn send_command(mech: &mut Option<Mechanism>, enc: &mut Encoder, cmd: &Command) {
+    match mech {
+        Some(m) => m.wrap_command(cmd, enc),
+        None => enc.encode_command(cmd),
+    };
+}
+
+fn on_frame(
+    hb: &mut Heartbeat,
+    enc: &mut Encoder,
+    mech: &mut Option<Mechanism>,
+    f: Frame,
+    now: Instant,
+) -> Option<Frame> {
     hb.received();
     match f {
         Frame::Command(Command::Ping { ttl_deciseconds, context }) => {
             let pong = hb.on_ping(ttl_deciseconds, &context, now);
-            enc.encode_command(&pong);
+            send_command(mech, enc, &pong);
             None
         }
         Frame::Command(Command::Pong { .. }) => None,

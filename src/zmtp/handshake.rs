@@ -14,6 +14,7 @@ use super::encoder::put_frame_header;
 use super::engine::Engine;
 use super::heartbeat::HeartbeatConfig;
 use super::mechanism::{Local, Mechanism, MechanismConfig, Peer};
+use super::zap::{ZapReply, ZapRequest};
 use super::{Framing, ZmtpError, DEFAULT_BATCH_SIZE};
 use crate::consts::*;
 
@@ -75,6 +76,8 @@ pub(crate) struct Established {
     pub(crate) peer_routing_id: Option<Vec<u8>>,
     /// Every property the peer sent (Socket-Type, Identity, X-...), names as received.
     pub(crate) peer_metadata: Vec<(String, Vec<u8>)>,
+    /// User-Id and the ZAP handler's metadata (empty without ZAP).
+    pub(crate) zap_properties: Vec<(String, Vec<u8>)>,
     /// The codec for the rest of the connection, holding any handshake bytes not yet sent.
     pub(crate) engine: Engine,
 }
@@ -104,6 +107,8 @@ pub(crate) struct Handshake {
     frame: FrameReader,
     mech: Option<Mechanism>,
     peer: Peer,
+    /// User-Id and the metadata ZAP's handler gave, for the connection's messages.
+    zap_properties: Vec<(String, Vec<u8>)>,
 }
 
 impl Handshake {
@@ -131,6 +136,7 @@ impl Handshake {
             frame: FrameReader::new(Framing::V3, MAX_HANDSHAKE_COMMAND, max),
             mech: None,
             peer: Peer::default(),
+            zap_properties: Vec::new(),
         }
     }
 
@@ -213,6 +219,7 @@ impl Handshake {
             peer_socket_type: self.peer.socket_type.unwrap_or(-1),
             peer_routing_id: self.peer.routing_id,
             peer_metadata: self.peer.metadata,
+            zap_properties: self.zap_properties,
             engine,
         }
     }
@@ -319,7 +326,7 @@ impl Handshake {
         let theirs = if g[10] == 3 && g[11] == 0 { (3, 0) } else { (3, 1) };
         self.version = theirs.min((3, self.our_minor));
         self.stage = Stage::Mechanism;
-        let mut mech = Mechanism::new(&self.cfg.mechanism)?;
+        let mut mech = Mechanism::new(&self.cfg.mechanism, self.cfg.zap_enabled)?;
         self.send_commands(&mut mech);
         self.mech = Some(mech);
         Ok(())
@@ -335,6 +342,51 @@ impl Handshake {
             put_frame_header(&mut self.out, super::FLAG_COMMAND, body.len() as u64);
             self.out.extend_from_slice(&body);
         }
+    }
+
+    /// The ZAP request the mechanism waits on, once (see `zap::plan` for whether to send it):
+    /// the handshake then pauses until `zap_reply` or `zap_skip`.
+    pub(crate) fn zap_request(&mut self) -> Option<ZapRequest> {
+        self.mech.as_mut()?.zap_request()
+    }
+
+    /// ZAP's verdict. 200: the handshake goes on, and every message of the connection will
+    /// carry User-Id and the handler's metadata. Otherwise the error to close with; for 400
+    /// and 500 an ERROR command is in `output()` first, to be sent before closing.
+    pub(crate) fn zap_reply(&mut self, reply: &ZapReply) -> Result<(), ZmtpError> {
+        let r = self.resume(|m| m.zap_reply(reply));
+        if r.is_ok() {
+            let props = &mut self.zap_properties;
+            props.push(("User-Id".to_string(), reply.user_id.clone()));
+            for (k, v) in &reply.metadata {
+                if !props.iter().any(|(n, _)| n == k) {
+                    props.push((k.clone(), v.clone()));
+                }
+            }
+        }
+        r
+    }
+
+    /// No ZAP exchange: go on (`accept`) or fail as libzmq does without a handler.
+    pub(crate) fn zap_skip(&mut self, accept: bool) -> Result<(), ZmtpError> {
+        self.resume(|m| m.zap_skip(accept))
+    }
+
+    /// Applies a ZAP outcome to the mechanism, then sends what it has to say next.
+    fn resume(
+        &mut self,
+        f: impl FnOnce(&mut Mechanism) -> Result<(), ZmtpError>,
+    ) -> Result<(), ZmtpError> {
+        let Some(mut mech) = self.mech.take() else {
+            return Err(ZmtpError::proto("no mechanism"));
+        };
+        let r = f(&mut mech);
+        self.send_commands(&mut mech);
+        if r.is_ok() && mech.is_ready() {
+            self.stage = Stage::Done;
+        }
+        self.mech = Some(mech);
+        r
     }
 
     fn on_frame(&mut self, body: &[u8]) -> Result<(), ZmtpError> {

@@ -48,11 +48,9 @@ pub(crate) enum MechanismConfig {
     /// peer where libzmq would stop talking to it (never a silent fallback to NULL).
     Unbuilt,
     /// ZMQ_PLAIN_SERVER, or a client's ZMQ_PLAIN_USERNAME / ZMQ_PLAIN_PASSWORD.
-    #[allow(dead_code)] // built once sessions speak PLAIN (issue 9)
     Plain { as_server: bool, username: Vec<u8>, password: SecretBytes },
     /// ZMQ_CURVE_SERVER with ZMQ_CURVE_SECRETKEY; or a client's ZMQ_CURVE_PUBLICKEY,
     /// _SECRETKEY and _SERVERKEY (a server uses only its secret key).
-    #[allow(dead_code)] // built once sessions speak CURVE (issue 9)
     Curve {
         as_server: bool,
         public_key: [u8; KEY_LEN],
@@ -164,9 +162,11 @@ pub(crate) enum Mechanism {
 }
 
 impl Mechanism {
-    /// Fails only when the OS gives no randomness for CURVE's short-term keys.
-    pub(crate) fn new(cfg: &MechanismConfig) -> Result<Mechanism, ZmtpError> {
+    /// `zap_domain`: a ZAP domain is set (NULL then asks ZAP too). Fails only when the OS
+    /// gives no randomness for CURVE's short-term keys.
+    pub(crate) fn new(cfg: &MechanismConfig, zap_domain: bool) -> Result<Mechanism, ZmtpError> {
         Ok(match cfg {
+            MechanismConfig::Null if zap_domain => Mechanism::Null(Null::with_zap()),
             // Unbuilt never gets here: the handshake refuses the peer first.
             MechanismConfig::Null | MechanismConfig::Unbuilt => Mechanism::Null(Null::default()),
             MechanismConfig::Plain { as_server: true, .. } => {
@@ -230,10 +230,9 @@ impl Mechanism {
     /// A server that has reached the point of asking ZAP gives its request here, once. The
     /// handshake then waits: the pipeline decides with `zap::plan` and either sends the
     /// request (`ZapRequest::frames`) and later calls `zap_reply`, or calls `zap_skip`.
-    /// NULL's ZAP exchange is the pipeline's own (it has no state here).
-    #[allow(dead_code)] // called once sessions speak PLAIN/CURVE (issue 9)
     pub(crate) fn zap_request(&mut self) -> Option<ZapRequest> {
         match self {
+            Mechanism::Null(m) => m.zap_request(),
             Mechanism::Plain(Plain::Server(m)) => m.zap_request(),
             Mechanism::Curve(Curve::Server(m)) => m.zap_request(),
             _ => None,
@@ -243,9 +242,9 @@ impl Mechanism {
     /// The handler's verdict (see `zap::parse_reply`). 200: the handshake goes on. 300, 400,
     /// 500: Err with HANDSHAKE_FAILED_AUTH and the status; for 400 and 500, send what
     /// `next_command` then gives (an ERROR with the status) before closing, as libzmq does.
-    #[allow(dead_code)] // called once sessions speak PLAIN/CURVE (issue 9)
     pub(crate) fn zap_reply(&mut self, reply: &ZapReply) -> Result<(), ZmtpError> {
         match self {
+            Mechanism::Null(m) => m.zap_reply(reply),
             Mechanism::Plain(Plain::Server(m)) => m.zap_reply(reply),
             Mechanism::Curve(Curve::Server(m)) => m.zap_reply(reply),
             _ => Err(ZmtpError::protocol(ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED, "no ZAP pending")),
@@ -254,9 +253,9 @@ impl Mechanism {
 
     /// No ZAP exchange: go on (`accept`), or fail with NO_DETAIL/EFAULT as libzmq does
     /// when a required handler is missing.
-    #[allow(dead_code)] // called once sessions speak PLAIN/CURVE (issue 9)
     pub(crate) fn zap_skip(&mut self, accept: bool) -> Result<(), ZmtpError> {
         match self {
+            Mechanism::Null(m) => m.zap_skip(accept),
             Mechanism::Plain(Plain::Server(m)) => m.zap_skip(accept),
             Mechanism::Curve(Curve::Server(m)) => m.zap_skip(accept),
             _ => Err(ZmtpError::protocol(ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED, "no ZAP pending")),
@@ -265,7 +264,6 @@ impl Mechanism {
 
     /// Whether message frames are boxed (CURVE). For NULL and PLAIN the pipeline may keep
     /// its zero-copy path.
-    #[allow(dead_code)] // for the pipeline (issue 9)
     pub(crate) fn boxes_messages(&self) -> bool {
         matches!(self, Mechanism::Curve(_))
     }
@@ -347,7 +345,6 @@ impl Mechanism {
     /// A command (PING, PONG, SUBSCRIBE, ...) after the handshake: CURVE boxes it with the
     /// command flag inside; others send it as a command frame. Returns what
     /// `Encoder::encode_command` returns for an unboxed command (true when boxed).
-    #[allow(dead_code)] // for the pipeline (issue 9)
     pub(crate) fn wrap_command(&mut self, cmd: &Command, enc: &mut Encoder) -> bool {
         if !self.boxes_messages() {
             return enc.encode_command(cmd);

@@ -25,8 +25,6 @@ mod metadata;
 mod null;
 mod plain;
 mod socket_type;
-// ZAP's frames go to and from a handler once sessions are wired to it (issue 9).
-#[allow(dead_code)]
 mod zap;
 
 #[cfg(test)]
@@ -39,7 +37,10 @@ pub(crate) use decoder::{Decoder, Frame, Progress};
 pub(crate) use engine::Engine;
 pub(crate) use handshake::{Handshake, HandshakeConfig};
 pub(crate) use heartbeat::{HeartbeatAction, HeartbeatConfig};
-pub(crate) use mechanism::MechanismConfig;
+pub(crate) use curve::SecretKey;
+pub(crate) use mechanism::{MechanismConfig, SecretBytes};
+pub(crate) use zap::{parse_reply as parse_zap_reply, plan as zap_plan, ZapPlan, ZapReply, ZapRequest};
+pub(crate) use zap::{REQUEST_ID as ZAP_REQUEST_ID, ZAP_ENDPOINT};
 
 /// A fresh CURVE key pair (public, secret), for zmq_curve_keypair.
 pub(crate) fn curve_keypair() -> Result<([u8; 32], curve::SecretKey), ZmtpError> {

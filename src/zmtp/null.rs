@@ -1,18 +1,50 @@
 //! The NULL mechanism (RFC 37): each side sends READY with its metadata; done when both
-//! have. No ZAP yet (libzmq asks ZAP only when a ZAP domain is set).
+//! have. With a ZAP domain set, each side first asks ZAP (mechanism "NULL", no
+//! credentials) and sends READY only once it allows, as libzmq's null_mechanism does.
 
+use super::curve::{zap_error_body, zap_outcome, zap_unavailable};
 use super::mechanism::{error_command, Local, Peer};
+use super::zap::{ZapReply, ZapRequest};
 use super::ZmtpError;
-use crate::consts::ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND;
+use crate::consts::{ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED, ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND};
+
+/// Where NULL's ZAP exchange stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Zap {
+    /// No ZAP domain: READY goes at once.
+    #[default]
+    Off,
+    /// A request is due (`zap_request` gives it).
+    Want,
+    Asked,
+    Allowed,
+    /// Refused with 400/500: an ERROR with the status goes out, then nothing.
+    SendError(u16),
+    Failed,
+}
 
 #[derive(Default)]
 pub(crate) struct Null {
     ready_sent: bool,
     ready_received: bool,
+    zap: Zap,
 }
 
 impl Null {
+    /// NULL for a socket with a ZAP domain: READY waits for ZAP's verdict.
+    pub(crate) fn with_zap() -> Null {
+        Null { zap: Zap::Want, ..Null::default() }
+    }
+
     pub(crate) fn next_command(&mut self, local: &Local<'_>) -> Option<Vec<u8>> {
+        match self.zap {
+            Zap::Off | Zap::Allowed => {}
+            Zap::SendError(status) => {
+                self.zap = Zap::Failed;
+                return Some(zap_error_body(status));
+            }
+            Zap::Want | Zap::Asked | Zap::Failed => return None,
+        }
         if self.ready_sent {
             return None;
         }
@@ -47,5 +79,35 @@ impl Null {
 
     pub(crate) fn is_ready(&self) -> bool {
         self.ready_sent && self.ready_received
+    }
+
+    pub(crate) fn zap_request(&mut self) -> Option<ZapRequest> {
+        if self.zap != Zap::Want {
+            return None;
+        }
+        self.zap = Zap::Asked;
+        Some(ZapRequest::new("NULL", Vec::new()))
+    }
+
+    pub(crate) fn zap_reply(&mut self, reply: &ZapReply) -> Result<(), ZmtpError> {
+        if self.zap != Zap::Asked {
+            return Err(ZmtpError::protocol(ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED, "ZAP reply out of turn"));
+        }
+        let (next, r) = zap_outcome(reply.status, Zap::Allowed, Zap::SendError, Zap::Failed);
+        self.zap = next;
+        r
+    }
+
+    pub(crate) fn zap_skip(&mut self, accept: bool) -> Result<(), ZmtpError> {
+        if !matches!(self.zap, Zap::Want | Zap::Asked) {
+            return Err(ZmtpError::protocol(ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED, "no ZAP pending"));
+        }
+        if accept {
+            self.zap = Zap::Allowed;
+            Ok(())
+        } else {
+            self.zap = Zap::Failed;
+            Err(zap_unavailable())
+        }
     }
 }
