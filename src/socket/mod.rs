@@ -331,11 +331,14 @@ impl Socket {
         if self.ctx_terminated {
             return err(ETERM);
         }
+        // The options the socket answers itself take any buffer large enough and, as in
+        // libzmq, zero the caller's bytes past the value.
         let int = |v: i32, buf: &mut [u8]| -> ZResult<usize> {
             if buf.len() < 4 {
                 return err(libc::EINVAL);
             }
             buf[..4].copy_from_slice(&v.to_ne_bytes());
+            buf[4..].fill(0);
             Ok(4)
         };
         match option {
@@ -355,7 +358,7 @@ impl Socket {
                     return err(libc::EINVAL);
                 }
                 buf[..s.len()].copy_from_slice(s);
-                buf[s.len()] = 0;
+                buf[s.len()..].fill(0);
                 Ok(s.len() + 1)
             }
             _ => match self.pattern.getsockopt(option) {
