@@ -361,8 +361,7 @@ pub unsafe extern "C" fn zmq_sendiov(
                 // SAFETY: each iovec describes readable memory.
                 unsafe { std::slice::from_raw_parts(v.iov_base as *const u8, v.iov_len) }
             };
-            let flags =
-                if i + 1 == count { flags & !crate::consts::ZMQ_SNDMORE } else { flags };
+            let flags = if i + 1 == count { flags & !crate::consts::ZMQ_SNDMORE } else { flags };
             sock.send(Msg::try_from_slice(data)?, flags).map_err(|(e, _)| e)?;
             sent = data.len().min(c_int::MAX as usize) as c_int;
         }
