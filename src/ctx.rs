@@ -4,6 +4,7 @@ use crate::consts::*;
 use crate::error::{err, ZResult, EMTHREAD, ETERM};
 use crate::io::command::Command;
 use crate::io::mailbox::Mailbox;
+use crate::io::sched::ThreadSched;
 use crate::io::thread::IoThread;
 use crate::pipe::Pipe;
 use parking_lot::{Condvar, Mutex};
@@ -168,10 +169,23 @@ impl Ctx {
         if st.next_id == 0 {
             // First socket: the options are final now, so the I/O threads start.
             let o = self.opts.lock().clone();
-            let mut threads = self.io_threads.lock();
-            for i in 0..o.io_threads.max(0) as usize {
-                threads.push(IoThread::start(i, &o.thread_name_prefix)?);
+            let n = o.io_threads.max(0) as usize;
+            let affinity = o.thread_affinity.clone();
+            let (sched, applied) =
+                ThreadSched::new(o.thread_sched_policy, o.thread_priority, affinity, n);
+            let mut started = Vec::with_capacity(n);
+            for i in 0..n {
+                started.push(IoThread::start(i, &o.thread_name_prefix, sched.clone())?);
             }
+            drop(sched);
+            // Each thread applies its scheduling first; one the OS refused fails this
+            // socket (libzmq aborts) and the threads stop as `started` drops.
+            for _ in 0..n {
+                if let Ok(Err(e)) = applied.recv() {
+                    return err(e);
+                }
+            }
+            self.io_threads.lock().extend(started);
         }
         st.next_id += 1;
         let id = st.next_id;
