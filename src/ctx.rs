@@ -87,6 +87,9 @@ pub(crate) struct Ctx {
     inproc: Mutex<Inproc>,
     /// Started with the first socket; stopped (joined) when the context terminates.
     io_threads: Mutex<Vec<IoThread>>,
+    /// The process that made the context: a child of fork() inherits it without its
+    /// threads, and must leave the parent's connections and fds alone (see `is_inherited`).
+    pid: u32,
 }
 
 impl Ctx {
@@ -97,7 +100,15 @@ impl Ctx {
             closed: Condvar::new(),
             inproc: Mutex::new(Inproc::default()),
             io_threads: Mutex::new(Vec::new()),
+            pid: std::process::id(),
         }
+    }
+
+    /// True in a child of fork(): the I/O threads are the parent's and do not exist here,
+    /// and every fd is shared with the parent. As in libzmq, the child may close the
+    /// sockets (nothing is sent or freed) and zmq_ctx_term answers EINTR at once.
+    pub(crate) fn is_inherited(&self) -> bool {
+        std::process::id() != self.pid
     }
 
     pub(crate) fn opts(&self) -> CtxOpts {
@@ -276,6 +287,10 @@ impl Ctx {
 
     /// zmq_ctx_shutdown: refuse new sockets and wake every blocked call with ETERM.
     pub(crate) fn shutdown(&self) {
+        if self.is_inherited() {
+            // Waking the sockets would signal eventfds the parent shares.
+            return;
+        }
         let mut st = self.state.lock();
         if !st.terminating {
             st.terminating = true;

@@ -89,11 +89,19 @@ pub unsafe extern "C" fn zmq_close(s: *mut c_void) -> c_int {
     guard_int(|| {
         // SAFETY: as in socket_of.
         let Some(cell) = (unsafe { SOCKETS.remove(s) }) else { return err(libc::ENOTSOCK) };
+        let sock = cell.sock.into_inner();
+        if sock.ctx.is_inherited() {
+            // A fork() child closing what it inherited: its pipes, mailboxes and
+            // connections are the parent's too, so nothing is sent, dropped or closed
+            // (as libzmq, whose signalers ignore a child's sends).
+            std::mem::forget(sock);
+            return Ok(0);
+        }
         if !cell.poisoned.load(Ordering::Acquire) {
-            cell.sock.into_inner().close();
+            sock.close();
         } else {
             // Broken state: do not run its close logic; dropping it releases what it holds.
-            drop(cell);
+            drop(sock);
         }
         Ok(0)
     })
