@@ -4,6 +4,7 @@ use crate::consts::*;
 use crate::error::{err, ZResult, EMTHREAD, ETERM};
 use crate::io::command::Command;
 use crate::io::mailbox::Mailbox;
+use crate::io::sched::ThreadSched;
 use crate::io::thread::IoThread;
 use crate::pipe::Pipe;
 use parking_lot::{Condvar, Mutex};
@@ -86,6 +87,9 @@ pub(crate) struct Ctx {
     inproc: Mutex<Inproc>,
     /// Started with the first socket; stopped (joined) when the context terminates.
     io_threads: Mutex<Vec<IoThread>>,
+    /// The process that made the context: a child of fork() inherits it without its
+    /// threads, and must leave the parent's connections and fds alone (see `is_inherited`).
+    pid: u32,
 }
 
 impl Ctx {
@@ -96,7 +100,15 @@ impl Ctx {
             closed: Condvar::new(),
             inproc: Mutex::new(Inproc::default()),
             io_threads: Mutex::new(Vec::new()),
+            pid: std::process::id(),
         }
+    }
+
+    /// True in a child of fork(): the I/O threads are the parent's and do not exist here,
+    /// and every fd is shared with the parent. As in libzmq, the child may close the
+    /// sockets (nothing is sent or freed) and zmq_ctx_term answers EINTR at once.
+    pub(crate) fn is_inherited(&self) -> bool {
+        std::process::id() != self.pid
     }
 
     pub(crate) fn opts(&self) -> CtxOpts {
@@ -168,10 +180,23 @@ impl Ctx {
         if st.next_id == 0 {
             // First socket: the options are final now, so the I/O threads start.
             let o = self.opts.lock().clone();
-            let mut threads = self.io_threads.lock();
-            for i in 0..o.io_threads.max(0) as usize {
-                threads.push(IoThread::start(i, &o.thread_name_prefix)?);
+            let n = o.io_threads.max(0) as usize;
+            let affinity = o.thread_affinity.clone();
+            let (sched, applied) =
+                ThreadSched::new(o.thread_sched_policy, o.thread_priority, affinity, n);
+            let mut started = Vec::with_capacity(n);
+            for i in 0..n {
+                started.push(IoThread::start(i, &o.thread_name_prefix, sched.clone())?);
             }
+            drop(sched);
+            // Each thread applies its scheduling first; one the OS refused fails this
+            // socket (libzmq aborts) and the threads stop as `started` drops.
+            for _ in 0..n {
+                if let Ok(Err(e)) = applied.recv() {
+                    return err(e);
+                }
+            }
+            self.io_threads.lock().extend(started);
         }
         st.next_id += 1;
         let id = st.next_id;
@@ -267,6 +292,10 @@ impl Ctx {
 
     /// zmq_ctx_shutdown: refuse new sockets and wake every blocked call with ETERM.
     pub(crate) fn shutdown(&self) {
+        if self.is_inherited() {
+            // Waking the sockets would signal eventfds the parent shares.
+            return;
+        }
         let mut st = self.state.lock();
         if !st.terminating {
             st.terminating = true;

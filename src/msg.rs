@@ -218,13 +218,6 @@ impl Msg {
         Self::alloc(len, true)
     }
 
-    /// A message of `len` bytes the caller fills before anything reads them: what
-    /// zmq_msg_init_size promises C, and what the decoder reads a frame into. Not zeroing
-    /// matters: clearing 64 KiB bodies cost more than the rest of the message path.
-    pub(crate) fn with_size_unfilled(len: usize) -> ZResult<Msg> {
-        Self::alloc(len, false)
-    }
-
     fn alloc(len: usize, zeroed: bool) -> ZResult<Msg> {
         if len <= INLINE_CAP {
             let mut m = Msg::new();
@@ -622,6 +615,88 @@ impl Msg {
     }
 }
 
+/// A body of a known size being filled front to back (the decoder's frame in progress).
+/// The bytes past those filled are not initialised until handed out, so only this type
+/// touches them: it copies in through raw pointers, zeroes what it lends as a slice, and
+/// gives the message out only whole.
+pub(crate) struct Filling {
+    msg: Msg,
+    /// Bytes written from the front.
+    filled: usize,
+    /// Bytes initialised from the front (filled, or zeroed to be lent): `filled..init` is
+    /// zeros.
+    init: usize,
+}
+
+/// From this size on, a body being filled is allocated zeroed up front: the allocator then
+/// takes fresh (already zero) pages from the OS instead of clearing them.
+const FILL_ZEROED_FROM: usize = 128 * 1024;
+
+impl Filling {
+    /// A body of `len` bytes to fill; ENOMEM if they cannot be allocated.
+    pub(crate) fn new(len: usize) -> ZResult<Filling> {
+        let zeroed = len >= FILL_ZEROED_FROM;
+        let msg = Msg::alloc(len, zeroed)?;
+        // Inline bodies start zeroed too (Msg::new).
+        let init = if zeroed || len <= INLINE_CAP { len } else { 0 };
+        Ok(Filling { msg, filled: 0, init })
+    }
+
+    /// Bytes still to fill.
+    pub(crate) fn remaining(&self) -> usize {
+        self.msg.len() - self.filled
+    }
+
+    /// Appends as much of `src` as fits; returns how many bytes were taken.
+    pub(crate) fn push(&mut self, src: &[u8]) -> usize {
+        let n = src.len().min(self.remaining());
+        if n > 0 {
+            // SAFETY: the body is ours alone (never cloned while filling) and valid for
+            // len bytes; filled + n <= len. Raw copy: no reference to the uninitialised
+            // destination is formed.
+            unsafe {
+                ptr::copy_nonoverlapping(src.as_ptr(), self.msg.data_ptr().add(self.filled), n)
+            };
+            self.filled += n;
+            self.init = self.init.max(self.filled);
+        }
+        n
+    }
+
+    /// The unfilled rest of the body as a slice to read into (zeroed first, once), for
+    /// bodies large enough to skip the batch buffer. Report what was written with
+    /// `advance`.
+    pub(crate) fn spare_mut(&mut self) -> &mut [u8] {
+        self.zero_rest();
+        let (len, filled) = (self.msg.len(), self.filled);
+        if filled == len {
+            return &mut [];
+        }
+        // SAFETY: the body is ours alone and valid for len bytes, all initialised now.
+        unsafe { std::slice::from_raw_parts_mut(self.msg.data_ptr().add(filled), len - filled) }
+    }
+
+    /// `n` bytes were written at the front of the last `spare_mut`.
+    pub(crate) fn advance(&mut self, n: usize) {
+        self.filled = (self.filled + n).min(self.init);
+    }
+
+    /// The message; any bytes not filled read as zeros.
+    pub(crate) fn into_msg(mut self) -> Msg {
+        self.zero_rest();
+        std::mem::take(&mut self.msg)
+    }
+
+    fn zero_rest(&mut self) {
+        let len = self.msg.len();
+        if self.init < len {
+            // SAFETY: as in push; init < len, so the range is within the body.
+            unsafe { ptr::write_bytes(self.msg.data_ptr().add(self.init), 0, len - self.init) };
+            self.init = len;
+        }
+    }
+}
+
 impl Default for Msg {
     fn default() -> Msg {
         Msg::new()
@@ -728,6 +803,43 @@ mod tests {
     type CMsg = [u64; 8];
     use std::sync::atomic::AtomicUsize;
     use std::sync::Mutex;
+
+    #[test]
+    fn filling_copies_and_lends_then_gives_the_whole_body() {
+        // Small (inline), mid-size (lazily zeroed when lent) and zeroed-up-front sizes.
+        for len in [5usize, 1000, FILL_ZEROED_FROM + 3] {
+            let want: Vec<u8> = (0..len).map(|i| (i % 251) as u8 + 1).collect();
+            let mut f = Filling::new(len).unwrap();
+            let head = len / 3;
+            assert_eq!(f.push(&want[..head]), head);
+            let spare = f.spare_mut();
+            assert_eq!(spare.len(), len - head);
+            assert!(spare.iter().all(|&b| b == 0), "lent bytes are initialised");
+            let mid = (len - head) / 2;
+            spare[..mid].copy_from_slice(&want[head..head + mid]);
+            f.advance(mid);
+            // More input than room: only what fits is taken.
+            let mut tail = want[head + mid..].to_vec();
+            tail.extend_from_slice(b"extra");
+            assert_eq!(f.push(&tail), len - head - mid);
+            assert_eq!(f.remaining(), 0);
+            assert!(f.spare_mut().is_empty());
+            assert_eq!(f.into_msg().data(), &want[..]);
+        }
+    }
+
+    #[test]
+    fn filling_given_out_early_reads_zeros_and_dropping_is_fine() {
+        let mut f = Filling::new(300).unwrap();
+        f.push(b"abc");
+        let m = f.into_msg();
+        assert_eq!(&m.data()[..3], b"abc");
+        assert!(m.data()[3..].iter().all(|&b| b == 0));
+        let mut f = Filling::new(5000).unwrap();
+        f.push(&[1; 10]);
+        drop(f);
+        assert!(Filling::new(usize::MAX / 2).is_err());
+    }
 
     #[test]
     fn inline_and_large() {

@@ -8,7 +8,7 @@
 use crate::msg::Msg;
 use crate::ypipe::{ypipe, Reader, Writer};
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 pub(crate) type PipeId = u64;
@@ -33,6 +33,10 @@ struct Dir {
     closed: AtomicBool,
     /// ZMQ_CONFLATE: the reader keeps only the newest message; no HWM applies.
     conflate: AtomicBool,
+    /// inproc: the writer's SNDHWM and the reader's RCVHWM when the pipe was made (-1: not
+    /// inproc). libzmq adds them to HWMs set later ("HWM boost"), see `Pipe::set_hwms`.
+    boost_snd: AtomicI32,
+    boost_rcv: AtomicI32,
 }
 
 impl Dir {
@@ -46,16 +50,33 @@ impl Dir {
             discard: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             conflate: AtomicBool::new(false),
+            boost_snd: AtomicI32::new(-1),
+            boost_rcv: AtomicI32::new(-1),
         });
         d.set_hwm(hwm);
         d
     }
 
     fn set_hwm(&self, hwm: usize) {
+        self.set_hwm_lwm(hwm, hwm);
+    }
+
+    /// The writer's limit, and the read-notification batch derived from `lwm_of`.
+    fn set_hwm_lwm(&self, hwm: usize, lwm_of: usize) {
         // As libzmq: notify at half the HWM for small ones, 1024 short of it for big ones.
-        let lwm = if hwm > 2048 { hwm - 1024 } else { hwm.div_ceil(2) };
+        let lwm = if lwm_of > 2048 { lwm_of - 1024 } else { lwm_of.div_ceil(2) };
         self.hwm.store(hwm, Ordering::Relaxed);
         self.lwm.store(lwm.max(1), Ordering::Relaxed);
+    }
+}
+
+/// libzmq's HWM of a pipe whose option changed to `hwm` with `boost` (the other side's
+/// value when the pipe was made, -1 for none): unlimited if either is 0, else their sum.
+fn boosted(hwm: i32, boost: i32) -> usize {
+    if hwm <= 0 || boost == 0 {
+        0
+    } else {
+        hwm as usize + boost.max(0) as usize
     }
 }
 
@@ -202,6 +223,36 @@ impl Pipe {
         self.in_dir.set_hwm(hwm);
     }
 
+    /// inproc: remembers the HWMs both sockets had when the pipe was made, as libzmq does,
+    /// for `set_hwms` later. Our SNDHWM and the peer's RCVHWM bound the way out, the peer's
+    /// SNDHWM and our RCVHWM the way in.
+    pub(crate) fn set_hwm_boost(&mut self, own: (i32, i32), peer: (i32, i32)) {
+        self.out_dir.boost_snd.store(own.0, Ordering::Relaxed);
+        self.out_dir.boost_rcv.store(peer.1, Ordering::Relaxed);
+        self.in_dir.boost_snd.store(peer.0, Ordering::Relaxed);
+        self.in_dir.boost_rcv.store(own.1, Ordering::Relaxed);
+    }
+
+    /// ZMQ_SNDHWM/ZMQ_RCVHWM changed on a live pipe: what libzmq 4.3's `set_hwms` plus
+    /// `send_hwms_to_peer` give. Each limit (and read batch) is the new value plus the
+    /// connect-time boost (inproc), unlimited if either is 0. A writer already stopped at
+    /// its HWM stays stopped until the reader catches up, as in libzmq.
+    pub(crate) fn set_hwms(&mut self, sndhwm: i32, rcvhwm: i32) {
+        if self.out_dir.conflate.load(Ordering::Relaxed) {
+            return;
+        }
+        let d = &self.out_dir;
+        d.set_hwm_lwm(
+            boosted(sndhwm, d.boost_rcv.load(Ordering::Relaxed)),
+            boosted(sndhwm, d.boost_snd.load(Ordering::Relaxed)),
+        );
+        let d = &self.in_dir;
+        d.set_hwm_lwm(
+            boosted(rcvhwm, d.boost_rcv.load(Ordering::Relaxed)),
+            boosted(rcvhwm, d.boost_snd.load(Ordering::Relaxed)),
+        );
+    }
+
     /// ZMQ_CONFLATE for both directions: only the newest message is kept.
     pub(crate) fn set_conflate(&mut self) {
         for d in [&self.in_dir, &self.out_dir] {
@@ -237,7 +288,9 @@ impl Pipe {
             }
         }
         self.reading_more = msg.more();
-        if !msg.more() {
+        // A routing id is not counted against the HWM (libzmq neither), so an inproc
+        // connector's introduction does not take a slot of its SNDHWM.
+        if !msg.more() && msg.flags() & Msg::ROUTING_ID == 0 {
             self.msgs_read += 1;
             let lwm = self.in_dir.lwm.load(Ordering::Relaxed) as u64;
             if self.msgs_read.is_multiple_of(lwm) {
@@ -290,9 +343,10 @@ impl Pipe {
             return Err(msg);
         }
         let more = msg.more();
+        let counted = !more && msg.flags() & Msg::ROUTING_ID == 0;
         self.out.write(msg);
         self.writing_more = more;
-        if !more {
+        if counted {
             self.msgs_written += 1;
         }
         Ok(())

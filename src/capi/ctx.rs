@@ -31,6 +31,12 @@ pub extern "C" fn zmq_ctx_new() -> *mut c_void {
 pub unsafe extern "C" fn zmq_ctx_term(context: *mut c_void) -> c_int {
     guard_int(|| {
         let ctx = ctx_of(context)?;
+        if ctx.is_inherited() {
+            // A fork() child: waiting would hang (the I/O threads stayed in the parent),
+            // and freeing would stop and join threads that are not ours. libzmq answers
+            // EINTR, every time, and leaves the context alone.
+            return err(libc::EINTR);
+        }
         ctx.term();
         // SAFETY: as in ctx_of; only the first of concurrent terms gets the object back.
         drop(unsafe { CONTEXTS.remove(context) });

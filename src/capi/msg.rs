@@ -81,12 +81,14 @@ pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
 }
 
 /// Initialises a message of `size` bytes (inline when small); ENOMEM if they cannot be had.
+/// The bytes are zeroed: Rust code (the encoder) reads the body as a slice, and a C caller
+/// may send it without filling it.
 ///
 /// # Safety
 /// As zmq_msg_init.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
-    install(msg, || Msg::with_size_unfilled(size))
+    install(msg, || Msg::with_size(size))
 }
 
 /// Initialises a message over the caller's buffer without copying. With `ffn`, it is

@@ -89,11 +89,19 @@ pub unsafe extern "C" fn zmq_close(s: *mut c_void) -> c_int {
     guard_int(|| {
         // SAFETY: as in socket_of.
         let Some(cell) = (unsafe { SOCKETS.remove(s) }) else { return err(libc::ENOTSOCK) };
+        let sock = cell.sock.into_inner();
+        if sock.ctx.is_inherited() {
+            // A fork() child closing what it inherited: its pipes, mailboxes and
+            // connections are the parent's too, so nothing is sent, dropped or closed
+            // (as libzmq, whose signalers ignore a child's sends).
+            std::mem::forget(sock);
+            return Ok(0);
+        }
         if !cell.poisoned.load(Ordering::Acquire) {
-            cell.sock.into_inner().close();
+            sock.close();
         } else {
             // Broken state: do not run its close logic; dropping it releases what it holds.
-            drop(cell);
+            drop(sock);
         }
         Ok(0)
     })
@@ -332,7 +340,10 @@ pub unsafe extern "C" fn zmq_recvmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags:
     unsafe { zmq_msg_recv(msg, s, flags) }
 }
 
-/// Sends `count` buffers as one multipart message (deprecated).
+/// Sends `count` buffers, one message part each (deprecated). As in libzmq, every part but
+/// the last goes with the caller's flags (so they form one multipart message only when
+/// those include ZMQ_SNDMORE), the last without ZMQ_SNDMORE; the result is the size of the
+/// last part sent.
 ///
 /// # Safety
 /// `iov` points to `count` iovecs, each describing readable memory.
@@ -350,6 +361,7 @@ pub unsafe extern "C" fn zmq_sendiov(
         }
         // SAFETY: per the contract.
         let iovs = unsafe { std::slice::from_raw_parts(iov, count) };
+        let mut sent = 0;
         for (i, v) in iovs.iter().enumerate() {
             let data: &[u8] = if v.iov_len == 0 {
                 &[]
@@ -357,16 +369,17 @@ pub unsafe extern "C" fn zmq_sendiov(
                 // SAFETY: each iovec describes readable memory.
                 unsafe { std::slice::from_raw_parts(v.iov_base as *const u8, v.iov_len) }
             };
-            let more = if i + 1 < count { crate::consts::ZMQ_SNDMORE } else { 0 };
-            sock.send(Msg::try_from_slice(data)?, (flags & !crate::consts::ZMQ_SNDMORE) | more)
-                .map_err(|(e, _)| e)?;
+            let flags = if i + 1 == count { flags & !crate::consts::ZMQ_SNDMORE } else { flags };
+            sock.send(Msg::try_from_slice(data)?, flags).map_err(|(e, _)| e)?;
+            sent = data.len().min(c_int::MAX as usize) as c_int;
         }
-        Ok(count as c_int)
+        Ok(sent)
     })
 }
 
 /// Receives up to `*count` parts of a message into malloc()ed buffers the caller frees
-/// (deprecated).
+/// (deprecated). Returns the number of parts, as libzmq does; on an error after some parts
+/// `*count` still says how many were stored.
 ///
 /// # Safety
 /// `iov` points to `*count` writable iovecs.
@@ -385,13 +398,18 @@ pub unsafe extern "C" fn zmq_recviov(
         // SAFETY: per the contract.
         let max = unsafe { *count };
         let mut n = 0usize;
-        let mut total = 0usize;
-        while n < max {
-            let m = sock.recv(flags)?;
+        let result = loop {
+            if n == max {
+                break Ok(());
+            }
+            let m = match sock.recv(flags) {
+                Ok(m) => m,
+                Err(e) => break Err(e),
+            };
             // SAFETY: plain allocation; the caller frees it with free().
             let buf = unsafe { libc::malloc(m.len().max(1)) } as *mut u8;
             if buf.is_null() {
-                return err(libc::ENOMEM);
+                break err(libc::ENOMEM);
             }
             // SAFETY: buf holds m.len() bytes.
             unsafe { std::ptr::copy_nonoverlapping(m.data().as_ptr(), buf, m.len()) };
@@ -400,15 +418,15 @@ pub unsafe extern "C" fn zmq_recviov(
                 (*iov.add(n)).iov_base = buf as *mut c_void;
                 (*iov.add(n)).iov_len = m.len();
             }
-            total += m.len();
             n += 1;
             if !m.more() {
-                break;
+                break Ok(());
             }
-        }
+        };
         // SAFETY: per the contract.
         unsafe { *count = n };
-        Ok(total.min(c_int::MAX as usize) as c_int)
+        result?;
+        Ok(n.min(c_int::MAX as usize) as c_int)
     })
 }
 

@@ -5,6 +5,7 @@
 pub(crate) mod command;
 pub(crate) mod mailbox;
 pub(crate) mod reactor;
+pub(crate) mod sched;
 pub(crate) mod signals;
 pub(crate) mod thread;
 

@@ -21,7 +21,11 @@ pub(crate) struct IoThread {
 }
 
 impl IoThread {
-    pub(crate) fn start(index: usize, name_prefix: &str) -> ZResult<IoThread> {
+    pub(crate) fn start(
+        index: usize,
+        name_prefix: &str,
+        sched: super::sched::ThreadSched,
+    ) -> ZResult<IoThread> {
         let poll = Poll::new().or(err(libc::EMFILE))?;
         let mailbox = Arc::new(Mailbox::new()?);
         poll.registry()
@@ -38,6 +42,7 @@ impl IoThread {
             .spawn(move || {
                 // Signals are the application's: never delivered to our threads.
                 crate::io::signals::block_all();
+                sched.apply();
                 reactor.run()
             })
             .or(err(libc::EMFILE))?;

@@ -28,7 +28,7 @@ use crate::io::command::Command;
 use crate::io::mailbox::{deadline_after, Mailbox};
 use crate::monitor::MonitorSlot;
 use crate::msg::Msg;
-use crate::pipe::Pipe;
+use crate::pipe::{Pipe, PipeId};
 use crate::session::SocketToken;
 use endpoint::NetEndpoint;
 use pattern::Pattern;
@@ -306,12 +306,31 @@ impl Socket {
     // ---- options ----
 
     pub(crate) fn setsockopt(&mut self, option: i32, value: &[u8]) -> ZResult<()> {
+        // New HWMs reach the pipes attached before this call, as in libzmq, which does not
+        // process commands here: a pipe whose attach is still queued keeps the HWMs it was
+        // made with.
+        let live: Vec<PipeId> = if matches!(option, ZMQ_SNDHWM | ZMQ_RCVHWM) {
+            self.pipes
+                .indices()
+                .into_iter()
+                .filter_map(|i| self.pipes.get(i))
+                .map(|p| p.id)
+                .collect()
+        } else {
+            Vec::new()
+        };
         self.process_commands()?;
         if let Some(r) = self.pattern.setsockopt(&mut self.pipes, &self.opts, option, value) {
             return r;
         }
         self.opts.set(option, value)?;
         self.pattern.options_changed(&self.opts);
+        // libzmq 4.3 applies new HWMs to live pipes (both ends).
+        for id in live {
+            if let Some(idx) = self.pipes.idx_of(id) {
+                self.pipes.at(idx).set_hwms(self.opts.sndhwm, self.opts.rcvhwm);
+            }
+        }
         Ok(())
     }
 
@@ -331,11 +350,14 @@ impl Socket {
         if self.ctx_terminated {
             return err(ETERM);
         }
+        // The options the socket answers itself take any buffer large enough and, as in
+        // libzmq, zero the caller's bytes past the value.
         let int = |v: i32, buf: &mut [u8]| -> ZResult<usize> {
             if buf.len() < 4 {
                 return err(libc::EINVAL);
             }
             buf[..4].copy_from_slice(&v.to_ne_bytes());
+            buf[4..].fill(0);
             Ok(4)
         };
         match option {
@@ -355,7 +377,7 @@ impl Socket {
                     return err(libc::EINVAL);
                 }
                 buf[..s.len()].copy_from_slice(s);
-                buf[s.len()] = 0;
+                buf[s.len()..].fill(0);
                 Ok(s.len() + 1)
             }
             _ => match self.pattern.getsockopt(option) {

@@ -69,6 +69,8 @@ pub(crate) fn connect(ctx: &Ctx, me: InprocPeer, opts: &Options, name: &str) -> 
         };
         if me.conflate || bound.is_some_and(|b| b.conflate) {
             mine.set_conflate();
+        } else if let Some(b) = bound {
+            mine.set_hwm_boost((me.sndhwm, me.rcvhwm), (b.sndhwm, b.rcvhwm));
         }
         // The binder introduces itself now, as libzmq does, so a connecting ROUTER can
         // route to it straight away (the binder's end is not in use yet).
@@ -110,6 +112,7 @@ pub(crate) fn accept_pending(opts: &Options, p: PendingInproc) -> (Pipe, bool) {
     if !connector.conflate && !effective_conflate(opts) {
         pipe.set_out_hwm(hwm_sum(opts.sndhwm, connector.rcvhwm));
         pipe.set_in_hwm(hwm_sum(connector.sndhwm, opts.rcvhwm));
+        pipe.set_hwm_boost((opts.sndhwm, opts.rcvhwm), (connector.sndhwm, connector.rcvhwm));
     }
     if !recv_routing_id(opts.socket_type) {
         // The connector's introduction, which we do not want.

@@ -9,7 +9,7 @@
 use super::command::{subscription_message, Command};
 use super::{Framing, ZmtpError, FLAG_COMMAND, FLAG_LONG, FLAG_MORE};
 use crate::consts::{ZMQ_PUB, ZMQ_XPUB};
-use crate::msg::Msg;
+use crate::msg::{Filling, Msg};
 
 /// One decoded frame.
 #[derive(Debug)]
@@ -75,8 +75,7 @@ enum State {
     },
     /// A body larger than what was buffered, filling in place.
     Body {
-        msg: Msg,
-        pos: usize,
+        body: Filling,
         more: bool,
         command: bool,
     },
@@ -132,10 +131,10 @@ impl Decoder {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
-            if let State::Body { msg, pos, .. } = &mut self.state {
-                if msg.len() - *pos >= cap {
+            if let State::Body { body, .. } = &mut self.state {
+                if body.remaining() >= cap {
                     self.direct = true;
-                    return &mut msg.data_mut()[*pos..];
+                    return body.spare_mut();
                 }
             }
         } else if self.start > 0 {
@@ -150,8 +149,8 @@ impl Decoder {
     /// `n` bytes were read into the last `read_buf()`.
     pub(crate) fn filled(&mut self, n: usize) {
         if std::mem::take(&mut self.direct) {
-            if let State::Body { msg, pos, .. } = &mut self.state {
-                *pos = (*pos + n).min(msg.len());
+            if let State::Body { body, .. } = &mut self.state {
+                body.advance(n);
             }
         } else {
             self.end = (self.end + n).min(self.buf.len());
@@ -224,26 +223,21 @@ impl Decoder {
                         msg.set_more(more);
                         return Ok(Some(Frame::Message(msg)));
                     }
-                    let mut msg = Msg::with_size_unfilled(size).map_err(no_memory)?;
-                    msg.data_mut()[..avail].copy_from_slice(&self.buf[self.start..self.end]);
+                    let mut body = Filling::new(size).map_err(no_memory)?;
+                    body.push(&self.buf[self.start..self.end]);
                     self.start = self.end;
-                    self.state = State::Body { msg, pos: avail, more, command };
+                    self.state = State::Body { body, more, command };
                     return Ok(None);
                 }
-                State::Body { msg, pos, .. } => {
-                    let n = (msg.len() - *pos).min(self.end - self.start);
-                    if n > 0 {
-                        msg.data_mut()[*pos..*pos + n]
-                            .copy_from_slice(&self.buf[self.start..self.start + n]);
-                        *pos += n;
-                        self.start += n;
-                    }
-                    if *pos < msg.len() {
+                State::Body { body, .. } => {
+                    self.start += body.push(&self.buf[self.start..self.end]);
+                    if body.remaining() > 0 {
                         return Ok(None);
                     }
                     let done =
                         std::mem::replace(&mut self.state, State::Header { hdr: [0; 10], len: 0 });
-                    let State::Body { mut msg, more, command, .. } = done else { unreachable!() };
+                    let State::Body { body, more, command } = done else { unreachable!() };
+                    let mut msg = body.into_msg();
                     if command {
                         if let Some(f) = self.command_frame(Command::parse(msg.data()))? {
                             return Ok(Some(f));
