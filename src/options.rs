@@ -200,6 +200,9 @@ impl Built {
     }
 }
 
+/// One family of options' setter: Ok(false) when the option is not of that family.
+type Setter = fn(&mut Options, i32, Option<&[u8]>, Built) -> ZResult<bool>;
+
 /// The int in a value of exactly `sizeof(int)` bytes.
 fn as_int(value: Option<&[u8]>) -> Option<c_int> {
     let bytes: [u8; size_of::<c_int>()] = value?.try_into().ok()?;
@@ -393,9 +396,33 @@ impl Options {
         self.get_value(option, buf, Built::now())
     }
 
+    /// Sets one option: each family's setter in turn, EINVAL if none knows it.
     fn set_value(&mut self, option: i32, value: Option<&[u8]>, built: Built) -> ZResult<()> {
+        let setters: [Setter; 5] = [
+            Options::set_queue_and_timing,
+            Options::set_connection,
+            Options::set_security,
+            Options::set_misc,
+            Options::set_pattern,
+        ];
+        for set in setters {
+            if set(self, option, value, built)? {
+                return Ok(());
+            }
+        }
+        // Everything else: read-only or runtime options, socket actions (SUBSCRIBE),
+        // features not built (GSSAPI, NORM, WSS, VMCI, CURVE without curve), unknown.
+        err(EINVAL)
+    }
+
+    /// Queues, timing, reconnection, TCP tuning and heartbeats. Ok(false): not one of these.
+    fn set_queue_and_timing(
+        &mut self,
+        option: i32,
+        value: Option<&[u8]>,
+        _built: Built,
+    ) -> ZResult<bool> {
         let int = as_int(value);
-        let len = value.map_or(0, <[u8]>::len);
         match option {
             ZMQ_SNDHWM => self.sndhwm = int_where(int, |v| v >= 0)?,
             ZMQ_RCVHWM => self.rcvhwm = int_where(int, |v| v >= 0)?,
@@ -440,6 +467,21 @@ impl Options {
             }
             ZMQ_HEARTBEAT_TIMEOUT => self.heartbeat_timeout = int_where(int, |v| v >= 0)?,
             ZMQ_USE_FD => self.use_fd = int_where(int, |v| v >= -1)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Where and how connections are made and accepted: proxy, device, accept filters. Ok(false): not one of these.
+    fn set_connection(
+        &mut self,
+        option: i32,
+        value: Option<&[u8]>,
+        _built: Built,
+    ) -> ZResult<bool> {
+        let int = as_int(value);
+        let len = value.map_or(0, <[u8]>::len);
+        match option {
             ZMQ_SOCKS_PROXY => self.socks_proxy = string_strict(value, usize::MAX)?,
             ZMQ_SOCKS_USERNAME | ZMQ_SOCKS_PASSWORD => {
                 // Here an empty buffer clears as NULL does.
@@ -480,6 +522,15 @@ impl Options {
                     }
                 }
             }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Security mechanisms and ZAP. Ok(false): not one of these.
+    fn set_security(&mut self, option: i32, value: Option<&[u8]>, built: Built) -> ZResult<bool> {
+        let int = as_int(value);
+        match option {
             ZMQ_PLAIN_SERVER => {
                 self.as_server = bool_strict(int)?;
                 self.mechanism = if self.as_server { ZMQ_PLAIN } else { ZMQ_NULL };
@@ -520,6 +571,15 @@ impl Options {
                 }
             }
             ZMQ_ZAP_ENFORCE_DOMAIN => self.zap_enforce_domain = bool_relaxed(int)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Metadata, batching and the remaining socket-wide options. Ok(false): not one of these.
+    fn set_misc(&mut self, option: i32, value: Option<&[u8]>, _built: Built) -> ZResult<bool> {
+        let int = as_int(value);
+        match option {
             ZMQ_LOOPBACK_FASTPATH => self.loopback_fastpath = bool_relaxed(int)?,
             ZMQ_MULTICAST_LOOP => self.multicast_loop = bool_relaxed(int)?,
             ZMQ_METADATA => {
@@ -547,8 +607,15 @@ impl Options {
             ZMQ_HICCUP_MSG => self.hiccup_msg = value.unwrap_or_default().to_vec(),
             ZMQ_PRIORITY => self.priority = int_where(int, |v| v >= 0)?,
             ZMQ_BUSY_POLL => self.busy_poll = int_where(int, |_| true)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
 
-            // Pattern-specific options; a type not listed falls through to EINVAL.
+    /// Pattern-specific options; a type not listed falls through to EINVAL. Ok(false): not one of these.
+    fn set_pattern(&mut self, option: i32, value: Option<&[u8]>, _built: Built) -> ZResult<bool> {
+        let int = as_int(value);
+        match option {
             ZMQ_ROUTER_MANDATORY if self.type_is(&[ZMQ_ROUTER, ZMQ_REP]) => {
                 self.router_mandatory = bool_nonneg(int)?
             }
@@ -609,12 +676,9 @@ impl Options {
             ZMQ_XSUB_VERBOSE_UNSUBSCRIBE if self.type_is(&[ZMQ_XSUB]) => {
                 self.xsub_verbose_unsubscribe = bool_relaxed(int)?
             }
-
-            // Everything else: read-only or runtime options, socket actions (SUBSCRIBE),
-            // features not built (GSSAPI, NORM, WSS, VMCI, CURVE without curve), unknown.
-            _ => return err(EINVAL),
+            _ => return Ok(false),
         }
-        Ok(())
+        Ok(true)
     }
 
     fn get_value(&self, option: i32, buf: &mut [u8], built: Built) -> ZResult<usize> {

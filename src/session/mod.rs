@@ -32,10 +32,10 @@ use crate::transport::stream::Stream;
 use crate::zmtp;
 use mio::Registry;
 use reconnect::Backoff;
-use zap::ZapClient;
 use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use zap::ZapClient;
 
 /// A session's time-outs.
 mod timer {

@@ -33,13 +33,15 @@ mod tests;
 mod wire_tests;
 
 pub(crate) use command::Command;
+pub(crate) use curve::SecretKey;
 pub(crate) use decoder::{Decoder, Frame, Progress};
 pub(crate) use engine::Engine;
 pub(crate) use handshake::{Handshake, HandshakeConfig};
 pub(crate) use heartbeat::{HeartbeatAction, HeartbeatConfig};
-pub(crate) use curve::SecretKey;
 pub(crate) use mechanism::{MechanismConfig, SecretBytes};
-pub(crate) use zap::{parse_reply as parse_zap_reply, plan as zap_plan, ZapPlan, ZapReply, ZapRequest};
+pub(crate) use zap::{
+    parse_reply as parse_zap_reply, plan as zap_plan, ZapPlan, ZapReply, ZapRequest,
+};
 pub(crate) use zap::{REQUEST_ID as ZAP_REQUEST_ID, ZAP_ENDPOINT};
 
 /// A fresh CURVE key pair (public, secret), for zmq_curve_keypair.

@@ -6,7 +6,9 @@ use super::curve::{zap_error_body, zap_outcome, zap_unavailable};
 use super::mechanism::{error_command, Local, Peer};
 use super::zap::{ZapReply, ZapRequest};
 use super::ZmtpError;
-use crate::consts::{ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED, ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND};
+use crate::consts::{
+    ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED, ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND,
+};
 
 /// Where NULL's ZAP exchange stands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -91,7 +93,10 @@ impl Null {
 
     pub(crate) fn zap_reply(&mut self, reply: &ZapReply) -> Result<(), ZmtpError> {
         if self.zap != Zap::Asked {
-            return Err(ZmtpError::protocol(ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED, "ZAP reply out of turn"));
+            return Err(ZmtpError::protocol(
+                ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED,
+                "ZAP reply out of turn",
+            ));
         }
         let (next, r) = zap_outcome(reply.status, Zap::Allowed, Zap::SendError, Zap::Failed);
         self.zap = next;
