@@ -32,16 +32,37 @@ impl Listener {
         Listener { sock, link, endpoint, resolved, cleanup }
     }
 
-    /// False if libzmq's ZMQ_TCP_ACCEPT_FILTER rules refuse this peer.
+    /// False if the accept filters refuse this peer: ZMQ_TCP_ACCEPT_FILTER by address;
+    /// ZMQ_IPC_FILTER_UID/GID/PID by the peer process's credentials (a GID filter also
+    /// admits a user who is a member of that group), as libzmq checks them.
     fn admits(&self, stream: &Stream, addr: Option<std::net::SocketAddr>) -> bool {
-        let filters = &self.link.opts.tcp_accept_filters;
+        let o = &self.link.opts;
         match (addr, stream) {
-            (Some(addr), Stream::Tcp(_)) if !filters.is_empty() => {
-                filters.iter().any(|f| f.matches(&addr.ip()))
+            (Some(addr), Stream::Tcp(_)) if !o.tcp_accept_filters.is_empty() => {
+                o.tcp_accept_filters.iter().any(|f| f.matches(&addr.ip()))
+            }
+            (_, Stream::Unix(_))
+                if !(o.ipc_filter_uids.is_empty()
+                    && o.ipc_filter_gids.is_empty()
+                    && o.ipc_filter_pids.is_empty()) =>
+            {
+                let Some(c) = stream.peer_credentials() else { return false };
+                o.ipc_filter_uids.contains(&c.uid)
+                    || o.ipc_filter_gids.contains(&c.gid)
+                    || o.ipc_filter_pids.contains(&c.pid)
+                    || o.ipc_filter_gids.iter().any(|&g| user_in_group(c.uid, g))
             }
             _ => true,
         }
     }
+}
+
+/// True if the user `uid` is listed as a member of group `gid` (supplementary groups).
+fn user_in_group(uid: u32, gid: u32) -> bool {
+    use nix::unistd::{Gid, Group, Uid, User};
+    let Ok(Some(user)) = User::from_uid(Uid::from_raw(uid)) else { return false };
+    let Ok(Some(group)) = Group::from_gid(Gid::from_raw(gid)) else { return false };
+    group.mem.iter().any(|m| *m == user.name)
 }
 
 impl IoObject for Listener {

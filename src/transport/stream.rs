@@ -5,9 +5,17 @@
 
 use super::{ipc, tcp};
 use mio::event::Source;
+use nix::sys::socket::{getsockopt, sockopt};
 use socket2::SockRef;
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
+
+/// Who is at the other end of an ipc connection.
+pub(crate) struct PeerCred {
+    pub uid: u32,
+    pub gid: u32,
+    pub pid: i32,
+}
 
 pub(crate) enum Stream {
     Tcp(mio::net::TcpStream),
@@ -50,12 +58,24 @@ impl Stream {
         }
     }
 
-    /// The Peer-Address property of the connection's messages.
+    /// The Peer-Address property of the connection's messages (and ZAP's address): the
+    /// IP for tcp, `localhost:uid:gid:pid` of the peer process for ipc, as libzmq gives them.
     pub(crate) fn peer_address(&self) -> String {
         match self {
             Stream::Tcp(s) => s.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
-            Stream::Unix(_) => String::new(),
+            Stream::Unix(_) => match self.peer_credentials() {
+                // libzmq gives getnameinfo's name for a Unix address, "localhost", first.
+                Some(c) => format!("localhost:{}:{}:{}", c.uid, c.gid, c.pid),
+                None => String::new(),
+            },
         }
+    }
+
+    /// The peer process of an ipc connection (SO_PEERCRED).
+    pub(crate) fn peer_credentials(&self) -> Option<PeerCred> {
+        let Stream::Unix(s) = self else { return None };
+        let c = getsockopt(s, sockopt::PeerCredentials).ok()?;
+        Some(PeerCred { uid: c.uid(), gid: c.gid(), pid: c.pid() })
     }
 
     pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
