@@ -40,7 +40,7 @@ static void peer_goes_away (const char *ep, int type, int peer_type, int kill_se
         _exit (0); /* no close, no term: the connection just dies */
     }
     static char big[65536];
-    long end = now_ms () + 400;
+    long end = now_ms () + 250;
     int status;
     int reaped = 0;
     while (now_ms () < end) {
@@ -59,7 +59,8 @@ static void test_no_sigpipe (void)
 {
     /* The default action: a SIGPIPE would end this process and fail the test.  */
     signal (SIGPIPE, SIG_DFL);
-    for (int i = 0; i < 6; i++) {
+    /* 60 peers exit or are killed while we write.  */
+    for (int i = 0; i < 15; i++) {
         peer_goes_away ("ipc://*", ZMQ_PUB, ZMQ_SUB, i & 1);
         peer_goes_away ("tcp://127.0.0.1:*", ZMQ_PUB, ZMQ_SUB, i & 1);
         peer_goes_away ("ipc://*", ZMQ_PUSH, ZMQ_PULL, i & 1);
@@ -201,16 +202,30 @@ static void test_closed_connections_hold_no_memory (void)
     zmq_ctx_term (ctx);
 }
 
+/*  ROBUST_ONLY=name runs one part (sigpipe, signals, decoded, heap).  */
+static int wanted (const char *name)
+{
+    const char *only = getenv ("ROBUST_ONLY");
+    return !only || strcmp (only, name) == 0;
+}
+
 int main (void)
 {
     net_setup ();
     alarm (240);
-    test_no_sigpipe ();
-    printf ("no SIGPIPE: ok\n");
-    test_signals_reach_the_application ();
-    printf ("signals reach the application: ok\n");
-    test_decoded_before_error ();
-    printf ("messages decoded before a protocol error: ok\n");
-    test_closed_connections_hold_no_memory ();
+    if (wanted ("sigpipe")) {
+        test_no_sigpipe ();
+        printf ("no SIGPIPE: ok\n");
+    }
+    if (wanted ("signals")) {
+        test_signals_reach_the_application ();
+        printf ("signals reach the application: ok\n");
+    }
+    if (wanted ("decoded")) {
+        test_decoded_before_error ();
+        printf ("messages decoded before a protocol error: ok\n");
+    }
+    if (wanted ("heap"))
+        test_closed_connections_hold_no_memory ();
     return 0;
 }

@@ -233,6 +233,15 @@ impl StreamEngine {
         }
     }
 
+    /// When the heartbeat next needs attention (a PING due, or a peer's TTL running out
+    /// since its PING); None when nothing is pending.
+    pub(crate) fn heartbeat_deadline(&self) -> Option<Instant> {
+        match &self.state {
+            State::Zmtp(e) => e.next_timer(),
+            _ => None,
+        }
+    }
+
     fn pump_in(&mut self, inb: &mut Inbound) -> Result<bool, Failure> {
         // Messages already decoded go first, in order.
         if !inb.deliver() {

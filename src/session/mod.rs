@@ -84,6 +84,9 @@ pub(crate) struct Session {
     resolved_remote: Option<String>,
     /// The ZAP exchange of the current handshake, while its reply is awaited.
     zap: Option<ZapClient>,
+    /// The earliest heartbeat time-out armed, so a peer's PING TTL gets a timer even when
+    /// we send no PINGs ourselves.
+    heartbeat_at: Option<Instant>,
 }
 
 impl Session {
@@ -102,6 +105,7 @@ impl Session {
             ev_remote: String::new(),
             resolved_remote: None,
             zap: None,
+            heartbeat_at: None,
         }
     }
 
@@ -336,8 +340,23 @@ impl Session {
             }
         }
         match self.pump() {
-            Ok(step) => step,
+            Ok(step) => {
+                self.arm_heartbeat(ctl);
+                step
+            }
             Err(e) => self.disconnected(ctl, e),
+        }
+    }
+
+    /// Arms a heartbeat time-out if the engine's next deadline comes before the one armed
+    /// (traffic such as a peer's PING with a TTL can bring it forward).
+    fn arm_heartbeat(&mut self, ctl: &mut Ctl<'_>) {
+        let Phase::Engine(engine) = &self.phase else { return };
+        if let Some(t) = engine.heartbeat_deadline() {
+            if self.heartbeat_at.is_none_or(|armed| t < armed) {
+                self.heartbeat_at = Some(t);
+                ctl.timers.push((t, timer::HEARTBEAT));
+            }
         }
     }
 
@@ -483,7 +502,10 @@ impl Session {
         match engine.heartbeat(Instant::now()) {
             zmtp::HeartbeatAction::Expired => Some(Failure::Timeout),
             zmtp::HeartbeatAction::Next(when) => {
-                ctl.timers.push((when, timer::HEARTBEAT));
+                if self.heartbeat_at.is_none_or(|armed| when < armed) {
+                    self.heartbeat_at = Some(when);
+                    ctl.timers.push((when, timer::HEARTBEAT));
+                }
                 None
             }
             zmtp::HeartbeatAction::Idle => None,
@@ -538,6 +560,7 @@ impl Session {
         }
         self.drop_connection(ctl);
         self.zap = None;
+        self.heartbeat_at = None;
         self.event(ZMQ_EVENT_DISCONNECTED, self.fd as u64);
         self.inbound.drop_partial();
         // A new round of connecting: libzmq's next connecter names the address as resolved.
@@ -674,6 +697,7 @@ impl IoObject for Session {
             },
             timer::LINGER => Step::Close,
             timer::HEARTBEAT => {
+                self.heartbeat_at = None;
                 if !self.is_connected() {
                     return Step::Continue;
                 }

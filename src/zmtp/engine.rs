@@ -141,7 +141,6 @@ impl Engine {
     }
 
     /// When `heartbeat` next has something to do.
-    #[cfg(test)] // the engine drives these itself
     pub(crate) fn next_timer(&self) -> Option<Instant> {
         self.heartbeat.deadline()
     }
