@@ -713,6 +713,13 @@ impl IoObject for Session {
     /// The socket closed, or unbound/disconnected this endpoint.
     fn close(&mut self, ctl: &mut Ctl<'_>, linger: i32) -> Step {
         self.closing = true;
+        if matches!(self.phase, Phase::Idle) && matches!(self.origin, Origin::Connect { .. }) {
+            // Between attempts: libzmq's connecter makes its pending attempt, which closes
+            // (CLOSED) before the session ends; a monitor waiting for CLOSED gets it here too.
+            if self.fd >= 0 {
+                self.event(ZMQ_EVENT_CLOSED, self.fd as u64);
+            }
+        }
         if linger == 0 {
             return Step::Close;
         }
