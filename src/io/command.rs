@@ -19,6 +19,9 @@ pub(crate) enum Command {
     Bind { pipe: Box<Pipe>, send_routing_id: bool },
     /// A connection behind a pipe was re-established: resend state (subscriptions).
     Hiccup { pipe: PipeId },
+    /// To a socket: a connecter gave up by itself (ZMQ_RECONNECT_STOP), so the endpoint is
+    /// no longer connected (zmq_disconnect then says ENOENT, as in libzmq).
+    EndpointGone { endpoint: String },
     /// The context is terminating: blocking calls end with ETERM (sockets), the loop ends
     /// (I/O threads).
     Stop,

@@ -175,7 +175,7 @@ impl Reactor {
                 }
             }
             // Commands meant for sockets never reach an I/O thread.
-            Command::Bind { .. } | Command::Hiccup { .. } => {}
+            Command::Bind { .. } | Command::Hiccup { .. } | Command::EndpointGone { .. } => {}
         }
     }
 

@@ -263,6 +263,7 @@ impl Session {
         if errno == libc::ECONNREFUSED
             && self.link.opts.reconnect_stop & ZMQ_RECONNECT_STOP_CONN_REFUSED != 0
         {
+            self.give_up();
             return Step::Close;
         }
         self.schedule_reconnect(ctl)
@@ -305,6 +306,12 @@ impl Session {
             Phase::Engine(mut e) => e.deregister(ctl.registry),
             Phase::Idle => {}
         }
+    }
+
+    /// ZMQ_RECONNECT_STOP ended this connecter: the socket forgets the endpoint.
+    fn give_up(&self) {
+        let endpoint = self.endpoint.clone();
+        self.link.mailbox.send(Command::EndpointGone { endpoint });
     }
 
     fn schedule_reconnect(&mut self, ctl: &mut Ctl<'_>) -> Step {
@@ -574,6 +581,9 @@ impl Session {
             && !matches!(why, Failure::Protocol(_))
             && !stop_handshake;
         if !reconnect {
+            if stop_handshake && matches!(self.origin, Origin::Connect { .. }) {
+                self.give_up();
+            }
             return Step::Close;
         }
         if let Some(pipe) = &mut self.inbound.pipe {

@@ -146,6 +146,9 @@ impl Socket {
                     self.pattern.hiccuped(&mut self.pipes, idx);
                 }
             }
+            Command::EndpointGone { endpoint } => {
+                self.net.retain(|e| e.bound || e.given != endpoint);
+            }
             Command::Stop => self.ctx_terminated = true,
             // I/O-thread commands never reach a socket.
             Command::Adopt(_) | Command::CloseEndpoint { .. } | Command::CloseSocket { .. } => {}
