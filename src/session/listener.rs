@@ -62,7 +62,7 @@ fn user_in_group(uid: u32, gid: u32) -> bool {
     use nix::unistd::{Gid, Group, Uid, User};
     let Ok(Some(user)) = User::from_uid(Uid::from_raw(uid)) else { return false };
     let Ok(Some(group)) = Group::from_gid(Gid::from_raw(gid)) else { return false };
-    group.mem.iter().any(|m| *m == user.name)
+    group.mem.contains(&user.name)
 }
 
 impl IoObject for Listener {
