@@ -18,6 +18,7 @@ pub(crate) mod options;
 pub(crate) mod pipe;
 pub(crate) mod session;
 pub(crate) mod socket;
+pub(crate) mod sync;
 pub(crate) mod timers;
 pub(crate) mod transport;
 pub(crate) mod util;

@@ -6,14 +6,15 @@
 //! reader never sees half of one; termination marks the direction closed and tells the peer.
 
 use crate::msg::Msg;
+use crate::sync::{fence, AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use crate::ypipe::{ypipe, Reader, Writer};
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 pub(crate) type PipeId = u64;
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// A plain std atomic even under loom: ids are not part of any protocol being modelled.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// State one direction's writer and reader share besides the queue. The reader's counter
 /// sits on its own cache line: the writer's read-mostly fields must not bounce with it.
@@ -305,9 +306,15 @@ impl Pipe {
         if self.in_dir.hwm.load(Ordering::Relaxed) == 0 {
             return;
         }
-        self.in_dir.msgs_read.store(self.msgs_read, Ordering::SeqCst);
-        if self.in_dir.writer_asleep.load(Ordering::SeqCst)
-            && self.in_dir.writer_asleep.swap(false, Ordering::SeqCst)
+        // Store our count, then look at the writer's flag; the writer does the mirror image
+        // (check_write). The SeqCst fences between each store and load make sure at least
+        // one of the two sees the other's store, so a writer at its HWM is never left
+        // asleep. (SeqCst loads and stores alone promise that too, but only fences say it in
+        // the terms loom checks.)
+        self.in_dir.msgs_read.store(self.msgs_read, Ordering::Release);
+        fence(Ordering::SeqCst);
+        if self.in_dir.writer_asleep.load(Ordering::Relaxed)
+            && self.in_dir.writer_asleep.swap(false, Ordering::AcqRel)
             && !self.peer_gone
         {
             self.peer.mailbox.send(PipeEvent::ActivateWrite(self.peer.id));
@@ -326,11 +333,13 @@ impl Pipe {
         if hwm == 0 || self.msgs_written - self.out_dir.msgs_read.load(Ordering::Acquire) < hwm {
             return true;
         }
-        self.out_dir.writer_asleep.store(true, Ordering::SeqCst);
-        if self.msgs_written - self.out_dir.msgs_read.load(Ordering::SeqCst) < hwm {
+        // The mirror image of publish_reads: flag, fence, then look at the reader's count.
+        self.out_dir.writer_asleep.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if self.msgs_written - self.out_dir.msgs_read.load(Ordering::Acquire) < hwm {
             // The reader caught up meanwhile; if it already cleared the flag a spurious
             // ActivateWrite may follow, which is harmless.
-            self.out_dir.writer_asleep.store(false, Ordering::SeqCst);
+            self.out_dir.writer_asleep.store(false, Ordering::Relaxed);
             return true;
         }
         self.out_active = false;
@@ -413,5 +422,102 @@ impl Pipe {
         if !self.peer_gone {
             self.peer.mailbox.send(PipeEvent::Term(self.peer.id));
         }
+    }
+}
+
+/// Model checks (`make loom`) of the HWM and activation flags: a writer that stops at the
+/// HWM and sleeps until ActivateWrite, a reader that sleeps until ActivateRead.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+
+    /// An end's owner: collects the peer's events and wakes its thread (the mailbox is
+    /// modelled on its own in io::mailbox).
+    struct Inbox {
+        events: crate::sync::Mutex<Vec<PipeEvent>>,
+        ready: loom::sync::Notify,
+    }
+
+    impl Inbox {
+        fn new() -> Inbox {
+            Inbox { events: crate::sync::Mutex::new(Vec::new()), ready: loom::sync::Notify::new() }
+        }
+    }
+
+    impl PipeEvents for Inbox {
+        fn pipe_event(&self, ev: PipeEvent) {
+            self.events.lock().push(ev);
+            self.ready.notify();
+        }
+    }
+
+    /// Sleeps until the peer's events arrive, then applies its activations.
+    fn wait_for_peer(inbox: &Inbox, pipe: &mut Pipe) {
+        loop {
+            let events = std::mem::take(&mut *inbox.events.lock());
+            if events.is_empty() {
+                inbox.ready.wait();
+                continue;
+            }
+            for ev in events {
+                match ev {
+                    PipeEvent::ActivateRead(_) => {
+                        pipe.activate_read();
+                    }
+                    PipeEvent::ActivateWrite(_) => {
+                        pipe.activate_write();
+                    }
+                    PipeEvent::Term(_) => unreachable!(),
+                }
+            }
+            return;
+        }
+    }
+
+    /// HWM 1 with two messages: the writer hits the HWM, and neither side may sleep forever
+    /// (a lost ActivateRead or ActivateWrite, which loom reports as a deadlock) or see
+    /// messages out of order.
+    #[test]
+    fn loom_pipe_hwm_activation() {
+        const N: u8 = 2;
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(3);
+        b.check(|| {
+            let in_w = Arc::new(Inbox::new());
+            let in_r = Arc::new(Inbox::new());
+            let (mut w, mut r) = pipe_pair(
+                Some(in_w.clone() as Arc<dyn PipeEvents>),
+                Some(in_r.clone() as Arc<dyn PipeEvents>),
+                1,
+                1,
+            );
+            let t = loom::thread::spawn(move || {
+                for i in 0..N {
+                    let mut msg = Msg::from_slice(&[i]);
+                    loop {
+                        match w.write(msg) {
+                            Ok(()) => break,
+                            Err(m) => {
+                                msg = m;
+                                wait_for_peer(&in_w, &mut w);
+                            }
+                        }
+                    }
+                    w.flush();
+                }
+                w
+            });
+            let mut next = 0;
+            while next < N {
+                match r.read() {
+                    Some(m) => {
+                        assert_eq!(m.data(), &[next]);
+                        next += 1;
+                    }
+                    None => wait_for_peer(&in_r, &mut r),
+                }
+            }
+            drop(t.join().unwrap());
+        });
     }
 }

@@ -9,17 +9,16 @@
 use super::command::Command;
 use crate::error::{err, ZResult};
 use crate::pipe::{PipeEvent, PipeEvents};
+use crate::sync::{AtomicBool, Mutex, Ordering};
 use crate::ypipe::{ypipe, Reader, Writer};
-use parking_lot::Mutex;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 pub(crate) struct Mailbox {
     writer: Mutex<Writer<Command>>,
     /// Only the owner reads; the lock is never contended.
     reader: Mutex<ReaderState>,
-    fd: OwnedFd,
+    signal: Signal,
     /// Set by every send: lets the owner skip the queue on its message path.
     pending: AtomicBool,
 }
@@ -30,13 +29,21 @@ struct ReaderState {
     active: bool,
 }
 
+// The wake-up protocol, which the loom models below check:
+// - A sender publishes its command (ypipe flush); if the owner had marked itself asleep,
+//   that sender alone raises the signal. It sets `pending` before the signal, so an owner
+//   woken by the signal sees it, and again after, so an owner that ran `take` between the
+//   two (and found the signal not landed yet) looks again and drains it. Without the second
+//   store the descriptor stayed readable with `pending` false and nothing would ever drain
+//   it: ZMQ_FD readable forever, and event loops spinning.
+// - The owner clears `pending` before reading, reads until the queue is dry (which marks it
+//   asleep again), then drains the signal. Every signal is thus followed by a `pending`
+//   store that a later `take` sees: once senders are quiet, after one `take` the signal is
+//   down, and after any later one `pending` is false or the signal is down.
+
 impl Mailbox {
     pub(crate) fn new() -> ZResult<Mailbox> {
-        // SAFETY: plain syscall; the result is checked.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if fd < 0 {
-            return err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EMFILE));
-        }
+        let signal = Signal::new()?;
         let (w, mut r) = ypipe();
         // Start asleep, so the very first command raises the eventfd: the owner may be
         // waiting on it (an I/O thread in epoll, an application polling ZMQ_FD) without
@@ -46,14 +53,13 @@ impl Mailbox {
         Ok(Mailbox {
             writer: Mutex::new(w),
             reader: Mutex::new(ReaderState { reader: r, active: false }),
-            // SAFETY: fd is a fresh descriptor we own.
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            signal,
             pending: AtomicBool::new(false),
         })
     }
 
     pub(crate) fn fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+        self.signal.fd()
     }
 
     /// Queues a command; signals the eventfd only if the owner is asleep.
@@ -65,10 +71,17 @@ impl Mailbox {
         };
         self.pending.store(true, Ordering::SeqCst);
         if !awake {
-            let one: u64 = 1;
-            // SAFETY: writing 8 bytes from a local to our eventfd.
-            unsafe { libc::write(self.fd.as_raw_fd(), &one as *const u64 as *const _, 8) };
+            self.signal.raise();
+            self.pending.store(true, Ordering::SeqCst);
         }
+    }
+
+    /// Raises the descriptor with no command, as libzmq's socket does when it hands itself
+    /// a command (a new endpoint launched by bind or connect): the owner's next `take`
+    /// drains it.
+    pub(crate) fn poke(&self) {
+        self.signal.raise();
+        self.pending.store(true, Ordering::SeqCst);
     }
 
     /// True if commands may be waiting (a lock-free hint for the hot path).
@@ -78,7 +91,8 @@ impl Mailbox {
 
     /// Takes every queued command.
     pub(crate) fn take(&self, out: &mut Vec<Command>) {
-        self.pending.store(false, Ordering::SeqCst);
+        // A swap, so that it synchronises with the sender's store it replaces.
+        self.pending.swap(false, Ordering::SeqCst);
         let mut r = self.reader.lock();
         loop {
             while let Some(c) = r.reader.read() {
@@ -90,10 +104,7 @@ impl Mailbox {
                 r.active = false;
                 return;
             }
-            let mut buf: u64 = 0;
-            // SAFETY: reading 8 bytes into a local from our non-blocking eventfd.
-            let n = unsafe { libc::read(self.fd.as_raw_fd(), &mut buf as *mut u64 as *mut _, 8) };
-            if n != 8 {
+            if !self.signal.lower() {
                 return;
             }
             r.active = true;
@@ -108,6 +119,7 @@ impl Mailbox {
             // awake raised no signal.
             let mut r = self.reader.lock();
             if r.reader.check_read() {
+                self.pending.store(true, Ordering::SeqCst);
                 return Ok(());
             }
             r.active = false;
@@ -127,19 +139,99 @@ impl Mailbox {
                     .min(i32::MAX as i64) as i32
                 }
             };
-            let mut pfd =
-                libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-            // SAFETY: one valid pollfd.
-            let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
-            if rc > 0 {
+            if self.signal.poll(ms)? {
                 self.pending.store(true, Ordering::SeqCst);
                 return Ok(());
             }
-            if rc < 0 {
-                let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EINTR);
-                return err(e);
-            }
         }
+    }
+}
+
+/// The owner's wake-up: an eventfd (what ZMQ_FD returns).
+#[cfg(not(loom))]
+struct Signal(std::os::fd::OwnedFd);
+
+#[cfg(not(loom))]
+impl Signal {
+    fn new() -> ZResult<Signal> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: plain syscall; the result is checked.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 {
+            return err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EMFILE));
+        }
+        // SAFETY: fd is a fresh descriptor we own.
+        Ok(Signal(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }))
+    }
+
+    fn fd(&self) -> RawFd {
+        use std::os::fd::AsRawFd;
+        self.0.as_raw_fd()
+    }
+
+    fn raise(&self) {
+        let one: u64 = 1;
+        // SAFETY: writing 8 bytes from a local to our eventfd.
+        unsafe { libc::write(self.fd(), &one as *const u64 as *const _, 8) };
+    }
+
+    /// Clears the signal; false if it was not raised.
+    fn lower(&self) -> bool {
+        let mut buf: u64 = 0;
+        // SAFETY: reading 8 bytes into a local from our non-blocking eventfd.
+        let n = unsafe { libc::read(self.fd(), &mut buf as *mut u64 as *mut _, 8) };
+        n == 8
+    }
+
+    /// Waits up to `ms` (-1: forever) for the signal; Ok(false) on timeout.
+    fn poll(&self, ms: i32) -> ZResult<bool> {
+        let mut pfd = libc::pollfd { fd: self.fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd.
+        let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if rc < 0 {
+            let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EINTR);
+            return err(e);
+        }
+        Ok(rc > 0)
+    }
+}
+
+/// Under loom the eventfd is modelled by a counter, so that the scheduler can interleave
+/// its raise and its drain with the commands around them, and a `Notify` to block on.
+#[cfg(loom)]
+struct Signal(crate::sync::AtomicU64, loom::sync::Notify);
+
+#[cfg(loom)]
+impl Signal {
+    fn new() -> ZResult<Signal> {
+        Ok(Signal(crate::sync::AtomicU64::new(0), loom::sync::Notify::new()))
+    }
+
+    fn fd(&self) -> RawFd {
+        -1
+    }
+
+    fn raise(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        self.1.notify();
+    }
+
+    fn lower(&self) -> bool {
+        self.0.swap(0, Ordering::SeqCst) != 0
+    }
+
+    /// Readable now (what poll(2) with a zero timeout would say).
+    fn is_raised(&self) -> bool {
+        self.0.load(Ordering::SeqCst) != 0
+    }
+
+    /// Blocks until raised (loom reports a wait that can never end as a deadlock); the
+    /// timeout is not modelled.
+    fn poll(&self, _ms: i32) -> ZResult<bool> {
+        while !self.is_raised() {
+            self.1.wait();
+        }
+        Ok(true)
     }
 }
 
@@ -155,6 +247,132 @@ impl PipeEvents for Mailbox {
             PipeEvent::ActivateRead(pipe) => Command::ActivateRead { pipe },
             PipeEvent::ActivateWrite(pipe) => Command::ActivateWrite { pipe },
             PipeEvent::Term(pipe) => Command::PipeTerm { pipe },
+        });
+    }
+}
+
+/// Model checks (`make loom`) of the wake-up protocol, with the eventfd modelled by a
+/// counter so that loom interleaves its raise and drain with everything else.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::Arc;
+
+    fn cmd(pipe: u64) -> Command {
+        Command::ActivateRead { pipe }
+    }
+
+    fn ids(cmds: &[Command]) -> Vec<u64> {
+        cmds.iter()
+            .map(|c| match c {
+                Command::ActivateRead { pipe } => *pipe,
+                _ => unreachable!(),
+            })
+            .collect()
+    }
+
+    /// An owner busy calling into its socket (process_commands: `has_pending` then `take`)
+    /// while two senders wake it. Once they are done, one ZMQ_EVENTS-style pass must leave
+    /// the signal down: it used to stay raised with `pending` false, so ZMQ_FD was readable
+    /// for good and event loops spun.
+    #[test]
+    fn loom_mailbox_signal_drained_after_events() {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(3);
+        b.check(|| {
+            let mb = Arc::new(Mailbox::new().unwrap());
+            let senders: Vec<_> = (1..=2)
+                .map(|i| {
+                    let mb = mb.clone();
+                    loom::thread::spawn(move || mb.send(cmd(i)))
+                })
+                .collect();
+            let mut got = Vec::new();
+            // Busy owner: looks once (a recv with ZMQ_DONTWAIT) while the senders run.
+            if mb.has_pending() {
+                mb.take(&mut got);
+            }
+            for s in senders {
+                s.join().unwrap();
+            }
+            // ZMQ_EVENTS once the senders are done.
+            if mb.has_pending() {
+                mb.take(&mut got);
+            }
+            let mut got = ids(&got);
+            got.sort();
+            assert_eq!(got, vec![1, 2], "every command taken");
+            assert!(!mb.signal.is_raised(), "ZMQ_FD left readable with nothing pending");
+        });
+    }
+
+    /// As above with one sender, checked exhaustively (no preemption bound).
+    #[test]
+    fn loom_mailbox_signal_drained_one_sender() {
+        loom::model(|| {
+            let mb = Arc::new(Mailbox::new().unwrap());
+            let mb2 = mb.clone();
+            let t = loom::thread::spawn(move || mb2.send(cmd(1)));
+            let mut got = Vec::new();
+            if mb.has_pending() {
+                mb.take(&mut got);
+            }
+            t.join().unwrap();
+            if mb.has_pending() {
+                mb.take(&mut got);
+            }
+            assert_eq!(ids(&got), vec![1]);
+            assert!(!mb.signal.is_raised(), "ZMQ_FD left readable with nothing pending");
+        });
+    }
+
+    /// A blocked owner (zmq_recv waiting on the eventfd) always wakes for a command sent
+    /// while it goes to sleep, including one sent while it was awake.
+    #[test]
+    fn loom_mailbox_wait_never_misses() {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(2);
+        b.check(|| {
+            let mb = Arc::new(Mailbox::new().unwrap());
+            let mb2 = mb.clone();
+            let t = loom::thread::spawn(move || {
+                mb2.send(cmd(1));
+                mb2.send(cmd(2));
+            });
+            let mut got = Vec::new();
+            while got.len() < 2 {
+                mb.wait(None).unwrap();
+                if mb.has_pending() {
+                    mb.take(&mut got);
+                }
+            }
+            t.join().unwrap();
+            assert_eq!(ids(&got), vec![1, 2]);
+        });
+    }
+
+    /// The I/O thread's loop: sleep until the eventfd is readable, then `has_pending` and
+    /// `take`. A woken loop must find `pending` set (it is stored before the signal).
+    #[test]
+    fn loom_mailbox_io_loop_never_misses() {
+        loom::model(|| {
+            let mb = Arc::new(Mailbox::new().unwrap());
+            let mb2 = mb.clone();
+            let t = loom::thread::spawn(move || mb2.send(cmd(1)));
+            let mut got = Vec::new();
+            // epoll: block until readable; a readable eventfd with nothing taken would loop
+            // forever (edge-triggered), which loom reports.
+            while got.is_empty() {
+                mb.signal.poll(-1).unwrap();
+                if mb.has_pending() {
+                    mb.take(&mut got);
+                } else {
+                    // Edge-triggered epoll would not report the same signal again.
+                    panic!("woken with nothing pending");
+                }
+            }
+            t.join().unwrap();
+            assert_eq!(ids(&got), vec![1]);
         });
     }
 }

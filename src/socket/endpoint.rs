@@ -66,6 +66,10 @@ impl Socket {
     fn add_net(&mut self, given: &str, resolved: String, bound: bool) {
         self.last_endpoint = resolved.clone();
         self.net.push(NetEndpoint { given: given.to_string(), resolved, bound });
+        // libzmq's socket hands itself a command for every listener or connecter it launches,
+        // so ZMQ_FD turns readable right after a tcp/ipc bind or connect; programs that wait
+        // on the fd before their first ZMQ_EVENTS rely on it.
+        self.mailbox.poke();
     }
 
     /// The token I/O objects hold for this socket (ETERM once closing).
