@@ -870,7 +870,7 @@ fn strtol(s: &str) -> i64 {
 
 /// IPv4 as glibc's numeric resolver reads it: 1 to 4 dot-separated parts, each decimal,
 /// octal (leading 0) or hex (0x), the last part filling the remaining bytes.
-fn parse_inet_aton(s: &str) -> Option<Ipv4Addr> {
+pub(crate) fn parse_inet_aton(s: &str) -> Option<Ipv4Addr> {
     let parts: Vec<&str> = s.split('.').collect();
     if parts.len() > 4 {
         return None;

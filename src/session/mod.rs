@@ -28,6 +28,7 @@ use crate::msg::{Metadata, Msg};
 use crate::options::recv_routing_id;
 use crate::pipe::{pipe_pair, Pipe};
 use crate::transport::connecter::{self, Target};
+use crate::transport::socks;
 use crate::transport::stream::Stream;
 use crate::zmtp;
 use mio::Registry;
@@ -56,6 +57,8 @@ enum Phase {
     /// Not connected: waiting for the reconnect timer (or just created).
     Idle,
     Connecting(Stream),
+    /// Connected to the ZMQ_SOCKS_PROXY, asking it for the target.
+    Socks(Stream, Box<socks::Client>),
     /// Accepted, waiting for the reactor to adopt it.
     Accepted(Stream),
     /// Connected: handshaking, then carrying messages.
@@ -226,7 +229,8 @@ impl Session {
     /// closes its socket (CLOSED) and waits to retry, unless ZMQ_RECONNECT_STOP says stop.
     fn start_connect(&mut self, ctl: &mut Ctl<'_>) -> Step {
         let Origin::Connect { target, .. } = &self.origin else { return Step::Continue };
-        let started = match connecter::start(target, &self.link.opts) {
+        let proxy = self.socks_proxy();
+        let started = match connecter::start(proxy.as_ref().unwrap_or(target), &self.link.opts) {
             Ok(s) => s,
             Err((errno, fd)) => {
                 if let Some(fd) = fd {
@@ -235,7 +239,11 @@ impl Session {
                 return self.connect_failed(ctl, errno);
             }
         };
-        if started.resolved.is_some() {
+        if proxy.is_some() {
+            // libzmq's socks connecter names the proxy as given in every event.
+            self.ev_remote =
+                format!("tcp://{}", String::from_utf8_lossy(&self.link.opts.socks_proxy));
+        } else if started.resolved.is_some() {
             self.resolved_remote = started.resolved;
         }
         let mut stream = started.stream;
@@ -250,7 +258,8 @@ impl Session {
             return self.connect_done(ctl);
         }
         self.event(ZMQ_EVENT_CONNECT_DELAYED, libc::EINPROGRESS as u64);
-        if self.link.opts.connect_timeout > 0 {
+        // (libzmq's socks connecter has no connect time-out.)
+        if self.link.opts.connect_timeout > 0 && proxy.is_none() {
             let when =
                 Instant::now() + Duration::from_millis(self.link.opts.connect_timeout as u64);
             ctl.timers.push((when, timer::CONNECT_TIMEOUT));
@@ -262,6 +271,7 @@ impl Session {
     fn connect_failed(&mut self, ctl: &mut Ctl<'_>, errno: i32) -> Step {
         if errno == libc::ECONNREFUSED
             && self.link.opts.reconnect_stop & ZMQ_RECONNECT_STOP_CONN_REFUSED != 0
+            && self.socks_proxy().is_none()
         {
             self.give_up();
             return Step::Close;
@@ -281,18 +291,65 @@ impl Session {
                 self.connect_failed(ctl, errno)
             }
             Ok(true) => {
-                self.ev_local = stream.names().0;
-                self.event(ZMQ_EVENT_CONNECTED, self.fd as u64);
-                let Phase::Connecting(mut stream) = std::mem::replace(&mut self.phase, Phase::Idle)
+                let Phase::Connecting(stream) = std::mem::replace(&mut self.phase, Phase::Idle)
                 else {
                     return Step::Continue;
                 };
-                // Registered for the connect; the engine registers it again as its own.
-                let _ = ctl.registry.deregister(stream.source());
-                if let Origin::Connect { backoff, .. } = &mut self.origin {
-                    backoff.reset(&self.link.opts);
+                if let (Some(_), Origin::Connect { target, .. }) =
+                    (self.socks_proxy(), &self.origin)
+                {
+                    let o = &self.link.opts;
+                    let client = socks::Client::new(
+                        &socks_target(target),
+                        &o.socks_username,
+                        &o.socks_password,
+                    );
+                    self.phase = Phase::Socks(stream, Box::new(client));
+                    return self.socks_progress(ctl);
                 }
-                self.begin(ctl, stream)
+                self.connected(ctl, stream)
+            }
+        }
+    }
+
+    /// The stream reaches the peer: CONNECTED, then the engine takes it.
+    fn connected(&mut self, ctl: &mut Ctl<'_>, mut stream: Stream) -> Step {
+        self.ev_local = stream.names().0;
+        self.event(ZMQ_EVENT_CONNECTED, self.fd as u64);
+        // Registered for the connect; the engine registers it again as its own.
+        let _ = ctl.registry.deregister(stream.source());
+        if let Origin::Connect { backoff, .. } = &mut self.origin {
+            backoff.reset(&self.link.opts);
+        }
+        self.begin(ctl, stream)
+    }
+
+    /// Where to connect instead of a tcp target when ZMQ_SOCKS_PROXY is set.
+    fn socks_proxy(&self) -> Option<Target> {
+        let proxy = &self.link.opts.socks_proxy;
+        match &self.origin {
+            Origin::Connect { target: Target::Tcp { .. }, .. } if !proxy.is_empty() => {
+                let addr = String::from_utf8_lossy(proxy).into_owned();
+                Some(Target::Tcp { addr, source: None })
+            }
+            _ => None,
+        }
+    }
+
+    /// Runs the SOCKS exchange as far as the stream allows. A failure closes the connection
+    /// and retries later, as libzmq does (no CONNECTED, no reconnect-stop).
+    fn socks_progress(&mut self, ctl: &mut Ctl<'_>) -> Step {
+        let Phase::Socks(stream, client) = &mut self.phase else { return Step::Continue };
+        match client.exchange(stream) {
+            Ok(false) => Step::Continue,
+            Ok(true) => match std::mem::replace(&mut self.phase, Phase::Idle) {
+                Phase::Socks(stream, _) => self.connected(ctl, stream),
+                _ => Step::Continue,
+            },
+            Err(_) => {
+                self.drop_connection(ctl);
+                self.event(ZMQ_EVENT_CLOSED, self.fd as u64);
+                self.schedule_reconnect(ctl)
             }
         }
     }
@@ -300,7 +357,7 @@ impl Session {
     /// Closes the current connection (if any) and forgets it.
     fn drop_connection(&mut self, ctl: &mut Ctl<'_>) {
         match std::mem::replace(&mut self.phase, Phase::Idle) {
-            Phase::Connecting(mut s) | Phase::Accepted(mut s) => {
+            Phase::Connecting(mut s) | Phase::Accepted(mut s) | Phase::Socks(mut s, _) => {
                 let _ = ctl.registry.deregister(s.source());
             }
             Phase::Engine(mut e) => e.deregister(ctl.registry),
@@ -633,6 +690,7 @@ impl IoObject for Session {
     fn ready(&mut self, ctl: &mut Ctl<'_>, readable: bool, writable: bool) -> Step {
         match &mut self.phase {
             Phase::Connecting(_) => self.connect_done(ctl),
+            Phase::Socks(..) => self.socks_progress(ctl),
             Phase::Engine(e) => {
                 e.ready(readable, writable);
                 self.drive(ctl)
@@ -763,7 +821,7 @@ impl IoObject for Session {
 
     fn deregister(&mut self, registry: &Registry) {
         match std::mem::replace(&mut self.phase, Phase::Idle) {
-            Phase::Connecting(mut s) | Phase::Accepted(mut s) => {
+            Phase::Connecting(mut s) | Phase::Accepted(mut s) | Phase::Socks(mut s, _) => {
                 let _ = registry.deregister(s.source());
             }
             Phase::Engine(mut e) => e.deregister(registry),
@@ -779,5 +837,15 @@ impl IoObject for Session {
         if self.is_connected() {
             self.event(ZMQ_EVENT_DISCONNECTED, self.fd as u64);
         }
+    }
+}
+
+/// The address a SOCKS request names: the zmq_connect address after `tcp://`, whole (libzmq
+/// hands the proxy its text, source part included).
+fn socks_target(target: &Target) -> String {
+    match target {
+        Target::Tcp { addr, source: Some(src) } => format!("{src};{addr}"),
+        Target::Tcp { addr, source: None } => addr.clone(),
+        Target::Ipc(_) => String::new(),
     }
 }

@@ -6,6 +6,7 @@ pub(crate) mod connecter;
 pub(crate) mod inproc;
 pub(crate) mod ipc;
 pub(crate) mod listener;
+pub(crate) mod socks;
 pub(crate) mod stream;
 pub(crate) mod tcp;
 
