@@ -36,6 +36,18 @@ const BINDTODEVICE_MAX: usize = 16;
 /// Longest ROUTING_ID, PLAIN credential, ZAP domain, SOCKS credential and filter text.
 const UCHAR_MAX: usize = 255;
 
+/// Draft options whose effect is not built yet (issue 10): refused as a libzmq built without
+/// the draft API refuses them (`zmq_has("draft")` says no), rather than stored and ignored.
+/// Their checks below stay, ready for the day each is built and leaves this list.
+const UNBUILT_DRAFT: &[i32] = &[
+    ZMQ_ROUTER_NOTIFY,
+    ZMQ_HELLO_MSG,
+    ZMQ_DISCONNECT_MSG,
+    ZMQ_HICCUP_MSG,
+    ZMQ_PRIORITY,
+    ZMQ_BUSY_POLL,
+];
+
 /// One ZMQ_TCP_ACCEPT_FILTER entry: a network and the number of leading bits that must match.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct TcpAcceptFilter {
@@ -398,6 +410,9 @@ impl Options {
 
     /// Sets one option: each family's setter in turn, EINVAL if none knows it.
     fn set_value(&mut self, option: i32, value: Option<&[u8]>, built: Built) -> ZResult<()> {
+        if UNBUILT_DRAFT.contains(&option) {
+            return err(EINVAL);
+        }
         let setters: [Setter; 5] = [
             Options::set_queue_and_timing,
             Options::set_connection,
@@ -682,6 +697,9 @@ impl Options {
     }
 
     fn get_value(&self, option: i32, buf: &mut [u8], built: Built) -> ZResult<usize> {
+        if UNBUILT_DRAFT.contains(&option) {
+            return err(EINVAL);
+        }
         match option {
             ZMQ_TYPE => put_int(buf, self.socket_type),
             ZMQ_SNDHWM => put_int(buf, self.sndhwm),
@@ -915,7 +933,7 @@ pub(crate) fn recv_routing_id(socket_type: i32) -> bool {
 mod tests {
     use super::*;
 
-    const ALL_TYPES: [i32; 21] = [
+    pub(super) const ALL_TYPES: [i32; 21] = [
         ZMQ_PAIR,
         ZMQ_PUB,
         ZMQ_SUB,
@@ -998,11 +1016,9 @@ mod tests {
             (ZMQ_ZAP_ENFORCE_DOMAIN, 0),
             (ZMQ_LOOPBACK_FASTPATH, 0),
             (ZMQ_MULTICAST_LOOP, 1),
-            (ZMQ_ROUTER_NOTIFY, 0),
             (ZMQ_IN_BATCH_SIZE, 8192),
             (ZMQ_OUT_BATCH_SIZE, 8192),
             (ZMQ_RECONNECT_STOP, 0),
-            (ZMQ_PRIORITY, 0),
         ] {
             assert_eq!(get_int(&o, option), want, "option {option}");
         }
@@ -1097,7 +1113,6 @@ mod tests {
             (ZMQ_USE_FD, -1),
             (ZMQ_IN_BATCH_SIZE, 1),
             (ZMQ_OUT_BATCH_SIZE, 1),
-            (ZMQ_PRIORITY, 0),
         ] {
             einval(o.set(option, &int(min - 1)));
             assert_eq!(o.set(option, &int(min)), Ok(()), "option {option}");
@@ -1335,19 +1350,20 @@ mod tests {
         einval(o.get(ZMQ_METADATA, &mut [0u8; 64]));
     }
 
+    /// Draft options without their effect yet are refused on every type, set and get, as
+    /// by a libzmq built without the draft API.
     #[test]
-    fn messages_and_draft_ints() {
-        let mut o = Options::new(ZMQ_DEALER);
-        o.set(ZMQ_HELLO_MSG, b"hi").unwrap();
-        o.set(ZMQ_DISCONNECT_MSG, b"bye").unwrap();
-        o.set(ZMQ_HICCUP_MSG, b"hic").unwrap();
-        assert_eq!(o.hello_msg, b"hi");
-        o.set_null(ZMQ_HELLO_MSG).unwrap();
-        assert!(o.hello_msg.is_empty());
-        einval(o.get(ZMQ_HELLO_MSG, &mut [0u8; 8]));
-        o.set(ZMQ_BUSY_POLL, &int(-5)).unwrap();
-        assert_eq!(o.busy_poll, -5);
-        einval(o.get(ZMQ_BUSY_POLL, &mut [0u8; 4]));
+    fn unbuilt_drafts_are_refused() {
+        for t in ALL_TYPES {
+            let mut o = Options::new(t);
+            for &option in UNBUILT_DRAFT {
+                einval(o.set(option, b"hi"));
+                einval(o.set(option, &int(1)));
+                einval(o.set_null(option));
+                einval(o.get(option, &mut [0u8; 4]));
+                einval(o.get(option, &mut [0u8; 64]));
+            }
+        }
     }
 
     #[test]
@@ -1376,14 +1392,13 @@ mod tests {
     }
 
     /// Which types accept each pattern option, as probed on Debian's libzmq (and, for the
-    /// draft-only ROUTER_NOTIFY and XSUB_VERBOSE_UNSUBSCRIBE, as libzmq 4.3.5's source).
+    /// draft-only XSUB_VERBOSE_UNSUBSCRIBE, as libzmq 4.3.5's source).
     #[test]
     fn pattern_options_per_type() {
         let table: &[(i32, &[i32])] = &[
             (ZMQ_ROUTER_MANDATORY, &[ZMQ_ROUTER, ZMQ_REP]),
             (ZMQ_ROUTER_RAW, &[ZMQ_ROUTER, ZMQ_REP]),
             (ZMQ_ROUTER_HANDOVER, &[ZMQ_ROUTER, ZMQ_REP]),
-            (ZMQ_ROUTER_NOTIFY, &[ZMQ_ROUTER, ZMQ_REP]),
             (ZMQ_PROBE_ROUTER, &[ZMQ_ROUTER, ZMQ_REP, ZMQ_DEALER, ZMQ_REQ]),
             (ZMQ_REQ_CORRELATE, &[ZMQ_REQ]),
             (ZMQ_REQ_RELAXED, &[ZMQ_REQ]),
@@ -1402,10 +1417,8 @@ mod tests {
                 let r = o.set(option, &int(1));
                 if accepted.contains(&t) {
                     assert_eq!(r, Ok(()), "option {option} on type {t}");
-                    // Write-only except ROUTER_NOTIFY.
-                    if option != ZMQ_ROUTER_NOTIFY {
-                        einval(o.get(option, &mut [0u8; 4]));
-                    }
+                    // Write-only.
+                    einval(o.get(option, &mut [0u8; 4]));
                 } else {
                     assert!(r.is_err(), "option {option} on type {t}");
                 }
@@ -1420,10 +1433,9 @@ mod tests {
                 assert_eq!(r.is_ok(), accepted.contains(&t), "option {option} on type {t}");
             }
         }
-        // Every type can read ROUTER_NOTIFY and INVERT_MATCHING and set the latter.
+        // Every type can set INVERT_MATCHING.
         for t in ALL_TYPES {
             let mut o = Options::new(t);
-            assert_eq!(get_int(&o, ZMQ_ROUTER_NOTIFY), 0);
             o.set(ZMQ_INVERT_MATCHING, &int(1)).unwrap();
         }
     }
@@ -1435,9 +1447,6 @@ mod tests {
         assert!(r.router_mandatory);
         einval(r.set(ZMQ_ROUTER_MANDATORY, &int(-1)));
         einval(r.set(ZMQ_ROUTER_MANDATORY, &1i64.to_ne_bytes()));
-        einval(r.set(ZMQ_ROUTER_NOTIFY, &int(4)));
-        r.set(ZMQ_ROUTER_NOTIFY, &int(ZMQ_NOTIFY_CONNECT | ZMQ_NOTIFY_DISCONNECT)).unwrap();
-        assert_eq!(get_int(&r, ZMQ_ROUTER_NOTIFY), 3);
         assert!(r.recv_routing_id && !r.raw_socket);
         r.set(ZMQ_ROUTER_RAW, &int(7)).unwrap();
         assert!(r.router_raw && r.raw_socket && !r.recv_routing_id);
@@ -1549,5 +1558,244 @@ mod tests {
         assert_eq!(p("1.65536").as_deref(), Some("1.1.0.0"));
         assert_eq!(p("1.16777216"), None);
         assert_eq!(p("0x").as_deref(), Some("0.0.0.0"));
+    }
+}
+
+/// Where every option `zmq_setsockopt` accepts has its effect, and a test that holds the
+/// code to it: an option stored and never read lies to the user (for some, about security).
+/// `set` here is `Options::set`; ZMQ_SUBSCRIBE/ZMQ_UNSUBSCRIBE act in the patterns instead.
+#[cfg(test)]
+mod effects {
+    use super::*;
+
+    enum Effect {
+        /// Read outside this file through these `Options` fields.
+        Fields(&'static [&'static str]),
+        /// For transports not built: libzmq built without them accepts and ignores it too.
+        /// The schemes must not be parsed (zmq_bind/zmq_connect: EPROTONOSUPPORT).
+        UnbuiltTransport(&'static [&'static str]),
+        /// Windows only in libzmq, which on Linux accepts it and does nothing.
+        WindowsOnly,
+        /// Stored; the security work of issue 9 gives these fields their consumer.
+        PendingIssue9(&'static [&'static str]),
+        /// Stored and not read yet: a known gap, with what it needs.
+        Gap(&'static str),
+    }
+    use Effect::*;
+
+    const MULTICAST: &[&str] = &["pgm", "epgm", "norm"];
+
+    const TABLE: &[(i32, &str, Effect)] = &[
+        (ZMQ_AFFINITY, "AFFINITY", Gap("the I/O thread of a socket's connections is chosen by socket id (ctx::io_mailbox), not by ZMQ_AFFINITY")),
+        (ZMQ_ROUTING_ID, "ROUTING_ID", Fields(&["routing_id"])),
+        (ZMQ_RATE, "RATE", UnbuiltTransport(MULTICAST)),
+        (ZMQ_RECOVERY_IVL, "RECOVERY_IVL", UnbuiltTransport(MULTICAST)),
+        (ZMQ_SNDBUF, "SNDBUF", Fields(&["sndbuf"])),
+        (ZMQ_RCVBUF, "RCVBUF", Fields(&["rcvbuf"])),
+        (ZMQ_LINGER, "LINGER", Fields(&["linger"])),
+        (ZMQ_RECONNECT_IVL, "RECONNECT_IVL", Fields(&["reconnect_ivl"])),
+        (ZMQ_BACKLOG, "BACKLOG", Fields(&["backlog"])),
+        (ZMQ_RECONNECT_IVL_MAX, "RECONNECT_IVL_MAX", Fields(&["reconnect_ivl_max"])),
+        (ZMQ_MAXMSGSIZE, "MAXMSGSIZE", Fields(&["maxmsgsize"])),
+        (ZMQ_SNDHWM, "SNDHWM", Fields(&["sndhwm"])),
+        (ZMQ_RCVHWM, "RCVHWM", Fields(&["rcvhwm"])),
+        (ZMQ_MULTICAST_HOPS, "MULTICAST_HOPS", UnbuiltTransport(&["pgm", "epgm", "norm", "udp"])),
+        (ZMQ_RCVTIMEO, "RCVTIMEO", Fields(&["rcvtimeo"])),
+        (ZMQ_SNDTIMEO, "SNDTIMEO", Fields(&["sndtimeo"])),
+        (ZMQ_IPV4ONLY, "IPV4ONLY", Fields(&["ipv6"])),
+        (ZMQ_ROUTER_MANDATORY, "ROUTER_MANDATORY", Fields(&["router_mandatory"])),
+        (ZMQ_TCP_KEEPALIVE, "TCP_KEEPALIVE", Fields(&["tcp_keepalive"])),
+        (ZMQ_TCP_KEEPALIVE_CNT, "TCP_KEEPALIVE_CNT", Fields(&["tcp_keepalive_cnt"])),
+        (ZMQ_TCP_KEEPALIVE_IDLE, "TCP_KEEPALIVE_IDLE", Fields(&["tcp_keepalive_idle"])),
+        (ZMQ_TCP_KEEPALIVE_INTVL, "TCP_KEEPALIVE_INTVL", Fields(&["tcp_keepalive_intvl"])),
+        (ZMQ_TCP_ACCEPT_FILTER, "TCP_ACCEPT_FILTER", Fields(&["tcp_accept_filters"])),
+        (ZMQ_IMMEDIATE, "IMMEDIATE", Fields(&["immediate"])),
+        (ZMQ_XPUB_VERBOSE, "XPUB_VERBOSE", Fields(&["xpub_verbose"])),
+        // ROUTER_RAW's effect is the raw engine (and no routing-id frames).
+        (ZMQ_ROUTER_RAW, "ROUTER_RAW", Fields(&["raw_socket"])),
+        (ZMQ_IPV6, "IPV6", Fields(&["ipv6"])),
+        (ZMQ_PLAIN_SERVER, "PLAIN_SERVER", Fields(&["mechanism", "as_server"])),
+        (ZMQ_PLAIN_USERNAME, "PLAIN_USERNAME", PendingIssue9(&["plain_username"])),
+        (ZMQ_PLAIN_PASSWORD, "PLAIN_PASSWORD", PendingIssue9(&["plain_password"])),
+        (ZMQ_CURVE_SERVER, "CURVE_SERVER", Fields(&["mechanism", "as_server"])),
+        (ZMQ_CURVE_PUBLICKEY, "CURVE_PUBLICKEY", PendingIssue9(&["curve_public_key"])),
+        (ZMQ_CURVE_SECRETKEY, "CURVE_SECRETKEY", PendingIssue9(&["curve_secret_key"])),
+        (ZMQ_CURVE_SERVERKEY, "CURVE_SERVERKEY", PendingIssue9(&["curve_server_key"])),
+        (ZMQ_PROBE_ROUTER, "PROBE_ROUTER", Fields(&["probe_router"])),
+        (ZMQ_REQ_CORRELATE, "REQ_CORRELATE", Fields(&["req_correlate"])),
+        (ZMQ_REQ_RELAXED, "REQ_RELAXED", Fields(&["req_relaxed"])),
+        (ZMQ_CONFLATE, "CONFLATE", Fields(&["conflate"])),
+        (ZMQ_ZAP_DOMAIN, "ZAP_DOMAIN", Fields(&["zap_domain"])),
+        (ZMQ_ROUTER_HANDOVER, "ROUTER_HANDOVER", Fields(&["router_handover"])),
+        (ZMQ_TOS, "TOS", Fields(&["tos"])),
+        (ZMQ_CONNECT_ROUTING_ID, "CONNECT_ROUTING_ID", Fields(&["connect_routing_id"])),
+        (ZMQ_HANDSHAKE_IVL, "HANDSHAKE_IVL", Fields(&["handshake_ivl"])),
+        (ZMQ_SOCKS_PROXY, "SOCKS_PROXY", Fields(&["socks_proxy"])),
+        (ZMQ_XPUB_NODROP, "XPUB_NODROP", Fields(&["xpub_nodrop"])),
+        (ZMQ_XPUB_MANUAL, "XPUB_MANUAL", Fields(&["xpub_manual"])),
+        (ZMQ_XPUB_WELCOME_MSG, "XPUB_WELCOME_MSG", Fields(&["xpub_welcome_msg"])),
+        (ZMQ_STREAM_NOTIFY, "STREAM_NOTIFY", Fields(&["stream_notify"])),
+        (ZMQ_INVERT_MATCHING, "INVERT_MATCHING", Fields(&["invert_matching"])),
+        (ZMQ_HEARTBEAT_IVL, "HEARTBEAT_IVL", Fields(&["heartbeat_ivl"])),
+        (ZMQ_HEARTBEAT_TTL, "HEARTBEAT_TTL", Fields(&["heartbeat_ttl"])),
+        (ZMQ_HEARTBEAT_TIMEOUT, "HEARTBEAT_TIMEOUT", Fields(&["heartbeat_timeout"])),
+        (ZMQ_XPUB_VERBOSER, "XPUB_VERBOSER", Fields(&["xpub_verboser"])),
+        (ZMQ_CONNECT_TIMEOUT, "CONNECT_TIMEOUT", Fields(&["connect_timeout"])),
+        (ZMQ_TCP_MAXRT, "TCP_MAXRT", Fields(&["tcp_maxrt"])),
+        (ZMQ_MULTICAST_MAXTPDU, "MULTICAST_MAXTPDU", UnbuiltTransport(MULTICAST)),
+        (ZMQ_USE_FD, "USE_FD", Fields(&["use_fd"])),
+        (ZMQ_BINDTODEVICE, "BINDTODEVICE", Fields(&["bindtodevice"])),
+        (ZMQ_IPC_FILTER_PID, "IPC_FILTER_PID", PendingIssue9(&["ipc_filter_pids"])),
+        (ZMQ_IPC_FILTER_UID, "IPC_FILTER_UID", PendingIssue9(&["ipc_filter_uids"])),
+        (ZMQ_IPC_FILTER_GID, "IPC_FILTER_GID", PendingIssue9(&["ipc_filter_gids"])),
+        (ZMQ_ZAP_ENFORCE_DOMAIN, "ZAP_ENFORCE_DOMAIN", PendingIssue9(&["zap_enforce_domain"])),
+        (ZMQ_LOOPBACK_FASTPATH, "LOOPBACK_FASTPATH", WindowsOnly),
+        (ZMQ_METADATA, "METADATA", Fields(&["metadata"])),
+        (ZMQ_MULTICAST_LOOP, "MULTICAST_LOOP", UnbuiltTransport(&["pgm", "epgm", "norm", "udp"])),
+        (ZMQ_IN_BATCH_SIZE, "IN_BATCH_SIZE", Fields(&["in_batch_size"])),
+        (ZMQ_OUT_BATCH_SIZE, "OUT_BATCH_SIZE", Fields(&["out_batch_size"])),
+        (ZMQ_SOCKS_USERNAME, "SOCKS_USERNAME", Fields(&["socks_username"])),
+        (ZMQ_SOCKS_PASSWORD, "SOCKS_PASSWORD", Fields(&["socks_password"])),
+        (ZMQ_RECONNECT_STOP, "RECONNECT_STOP", Fields(&["reconnect_stop"])),
+        (ZMQ_XPUB_MANUAL_LAST_VALUE, "XPUB_MANUAL_LAST_VALUE", Fields(&["xpub_manual_last_value"])),
+        (ZMQ_ONLY_FIRST_SUBSCRIBE, "ONLY_FIRST_SUBSCRIBE", Fields(&["only_first_subscribe"])),
+        (ZMQ_XSUB_VERBOSE_UNSUBSCRIBE, "XSUB_VERBOSE_UNSUBSCRIBE", Fields(&["xsub_verbose_unsubscribe"])),
+    ];
+
+    /// Whether `set` takes the option on some socket type with some plausible value.
+    fn accepted(option: i32) -> bool {
+        let z85 = b"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+        let probes: [&[u8]; 8] = [
+            &1i32.to_ne_bytes(),
+            &0i32.to_ne_bytes(),
+            &1u64.to_ne_bytes(),
+            b"abc",
+            b"X-a:b",
+            b"127.0.0.1",
+            &[1u8; 32],
+            z85,
+        ];
+        let built = Built { curve: true };
+        super::tests::ALL_TYPES.iter().any(|&t| {
+            probes.iter().any(|p| Options::new(t).set_value(option, Some(p), built).is_ok())
+                || Options::new(t).set_value(option, None, built).is_ok()
+        })
+    }
+
+    /// Every `.field` read in the crate's non-test sources outside this file.
+    fn sources() -> Vec<(String, String)> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if name.ends_with(".rs")
+                    && !name.ends_with("tests.rs")
+                    && name != "options.rs"
+                {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    // Test modules sit at the end of a file; what they read is no effect.
+                    let text = match text.find("#[cfg(test)]") {
+                        Some(at) => text[..at].to_string(),
+                        None => text,
+                    };
+                    out.push((p.display().to_string(), text));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut out);
+        out
+    }
+
+    /// Whether `text` reads `.field` (a whole word, not the target of a plain assignment).
+    fn reads(text: &str, field: &str) -> bool {
+        let pat = format!(".{field}");
+        text.match_indices(&pat).any(|(at, _)| {
+            let rest = &text[at + pat.len()..];
+            let whole = !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_');
+            let t = rest.trim_start();
+            let assigned = t.starts_with('=') && !t.starts_with("==");
+            whole && !assigned
+        })
+    }
+
+    fn options_fields() -> Vec<String> {
+        let text = include_str!("options.rs");
+        let start = text.find("pub(crate) struct Options {").unwrap();
+        let body = &text[start..start + text[start..].find("\n}").unwrap()];
+        body.lines()
+            .filter_map(|l| l.trim().strip_prefix("pub(crate) "))
+            .filter_map(|l| l.split(':').next())
+            .filter(|f| !f.contains(' '))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn every_accepted_option_has_an_effect() {
+        let src = sources();
+        let fields = options_fields();
+        let mut offenders = Vec::new();
+        // The table covers exactly what `set` accepts.
+        for option in 0..=1100 {
+            let listed = TABLE.iter().any(|e| e.0 == option);
+            if accepted(option) && !listed {
+                offenders.push(format!("option {option}: accepted but not in the table"));
+            }
+            if listed && !accepted(option) {
+                offenders.push(format!("option {option}: in the table but refused"));
+            }
+        }
+        let check_fields = |name: &str, fs: &[&str], offenders: &mut Vec<String>| {
+            for f in fs {
+                assert!(fields.iter().any(|x| x == f), "{name}: no field {f}");
+            }
+            let read = fs.iter().any(|f| src.iter().any(|(_, text)| reads(text, f)));
+            if !read {
+                offenders.push(format!("ZMQ_{name}: stored in {fs:?}, read nowhere"));
+            }
+            read
+        };
+        for (option, name, effect) in TABLE {
+            match effect {
+                Fields(fs) => {
+                    check_fields(name, fs, &mut offenders);
+                }
+                UnbuiltTransport(schemes) => {
+                    // A built transport has its arm in transport::parse (read as text: the
+                    // options layer does not import the transport one).
+                    for scheme in *schemes {
+                        let arm = format!("\"{scheme}\" =>");
+                        if src.iter().any(|(_, text)| text.contains(&arm)) {
+                            offenders.push(format!("ZMQ_{name}: {scheme} is built: wire it"));
+                        }
+                    }
+                }
+                WindowsOnly => {}
+                PendingIssue9(fs) => {
+                    let mut none = Vec::new();
+                    if check_fields(name, fs, &mut none) {
+                        eprintln!("ZMQ_{name} ({option}) is read now: make it Fields");
+                    } else {
+                        eprintln!("ZMQ_{name} ({option}): pending issue 9");
+                    }
+                }
+                Gap(why) => eprintln!("ZMQ_{name} ({option}): known gap: {why}"),
+            }
+        }
+        assert!(offenders.is_empty(), "options without effect:\n{}", offenders.join("\n"));
+    }
+
+    #[test]
+    fn field_scan_sees_reads_not_writes() {
+        assert!(reads("if o.linger > 0 {", "linger"));
+        assert!(reads("f(&opts.socks_proxy)", "socks_proxy"));
+        assert!(!reads("o.linger_x", "linger"));
+        assert!(!reads("self.linger = 3;", "linger"));
+        assert!(reads("self.linger == 3", "linger"));
+        // The transport arms the unbuilt-transport check looks for exist for built ones.
+        assert!(sources().iter().any(|(_, text)| text.contains("\"tcp\" =>")));
     }
 }
