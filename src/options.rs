@@ -1576,8 +1576,6 @@ mod effects {
         UnbuiltTransport(&'static [&'static str]),
         /// Windows only in libzmq, which on Linux accepts it and does nothing.
         WindowsOnly,
-        /// Stored; the security work of issue 9 gives these fields their consumer.
-        PendingIssue9(&'static [&'static str]),
         /// Stored and not read yet: a known gap, with what it needs.
         Gap(&'static str),
     }
@@ -1645,9 +1643,9 @@ mod effects {
         (ZMQ_MULTICAST_MAXTPDU, "MULTICAST_MAXTPDU", UnbuiltTransport(MULTICAST)),
         (ZMQ_USE_FD, "USE_FD", Fields(&["use_fd"])),
         (ZMQ_BINDTODEVICE, "BINDTODEVICE", Fields(&["bindtodevice"])),
-        (ZMQ_IPC_FILTER_PID, "IPC_FILTER_PID", PendingIssue9(&["ipc_filter_pids"])),
-        (ZMQ_IPC_FILTER_UID, "IPC_FILTER_UID", PendingIssue9(&["ipc_filter_uids"])),
-        (ZMQ_IPC_FILTER_GID, "IPC_FILTER_GID", PendingIssue9(&["ipc_filter_gids"])),
+        (ZMQ_IPC_FILTER_PID, "IPC_FILTER_PID", Fields(&["ipc_filter_pids"])),
+        (ZMQ_IPC_FILTER_UID, "IPC_FILTER_UID", Fields(&["ipc_filter_uids"])),
+        (ZMQ_IPC_FILTER_GID, "IPC_FILTER_GID", Fields(&["ipc_filter_gids"])),
         (ZMQ_ZAP_ENFORCE_DOMAIN, "ZAP_ENFORCE_DOMAIN", Fields(&["zap_enforce_domain"])),
         (ZMQ_LOOPBACK_FASTPATH, "LOOPBACK_FASTPATH", WindowsOnly),
         (ZMQ_METADATA, "METADATA", Fields(&["metadata"])),
@@ -1774,14 +1772,6 @@ mod effects {
                     }
                 }
                 WindowsOnly => {}
-                PendingIssue9(fs) => {
-                    let mut none = Vec::new();
-                    if check_fields(name, fs, &mut none) {
-                        eprintln!("ZMQ_{name} ({option}) is read now: make it Fields");
-                    } else {
-                        eprintln!("ZMQ_{name} ({option}): pending issue 9");
-                    }
-                }
                 Gap(why) => eprintln!("ZMQ_{name} ({option}): known gap: {why}"),
             }
         }
