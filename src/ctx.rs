@@ -213,14 +213,21 @@ impl Ctx {
         }
     }
 
-    /// The mailbox of the I/O thread a socket's network endpoints go to; EMTHREAD when the
-    /// context has no I/O threads (ZMQ_IO_THREADS = 0).
-    pub(crate) fn io_mailbox(&self, socket_id: u64) -> ZResult<Arc<Mailbox>> {
+    /// The mailbox of the I/O thread a socket's network endpoints go to: one of those
+    /// ZMQ_AFFINITY allows (bit n = thread n; 0 = any), spread by socket id. EMTHREAD when
+    /// the context has no I/O threads (ZMQ_IO_THREADS = 0) or none in the mask.
+    pub(crate) fn io_mailbox(&self, socket_id: u64, affinity: u64) -> ZResult<Arc<Mailbox>> {
         let threads = self.io_threads.lock();
-        if threads.is_empty() {
+        let allowed: Vec<&IoThread> = threads
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| affinity == 0 || (*i < 64 && affinity & (1 << i) != 0))
+            .map(|(_, t)| t)
+            .collect();
+        if allowed.is_empty() {
             return err(EMTHREAD);
         }
-        Ok(threads[(socket_id as usize) % threads.len()].mailbox.clone())
+        Ok(allowed[(socket_id as usize) % allowed.len()].mailbox.clone())
     }
 
     pub(crate) fn io_mailboxes(&self) -> Vec<Arc<Mailbox>> {

@@ -1576,15 +1576,13 @@ mod effects {
         UnbuiltTransport(&'static [&'static str]),
         /// Windows only in libzmq, which on Linux accepts it and does nothing.
         WindowsOnly,
-        /// Stored and not read yet: a known gap, with what it needs.
-        Gap(&'static str),
     }
     use Effect::*;
 
     const MULTICAST: &[&str] = &["pgm", "epgm", "norm"];
 
     const TABLE: &[(i32, &str, Effect)] = &[
-        (ZMQ_AFFINITY, "AFFINITY", Gap("the I/O thread of a socket's connections is chosen by socket id (ctx::io_mailbox), not by ZMQ_AFFINITY")),
+        (ZMQ_AFFINITY, "AFFINITY", Fields(&["affinity"])),
         (ZMQ_ROUTING_ID, "ROUTING_ID", Fields(&["routing_id"])),
         (ZMQ_RATE, "RATE", UnbuiltTransport(MULTICAST)),
         (ZMQ_RECOVERY_IVL, "RECOVERY_IVL", UnbuiltTransport(MULTICAST)),
@@ -1772,7 +1770,6 @@ mod effects {
                     }
                 }
                 WindowsOnly => {}
-                Gap(why) => eprintln!("ZMQ_{name} ({option}): known gap: {why}"),
             }
         }
         assert!(offenders.is_empty(), "options without effect:\n{}", offenders.join("\n"));

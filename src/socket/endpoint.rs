@@ -201,7 +201,7 @@ impl Socket {
     }
 
     fn bind_tcp(&mut self, given: &str, addr: &str) -> ZResult<String> {
-        let io = self.ctx.io_mailbox(self.id)?;
+        let io = self.ctx.io_mailbox(self.id, self.opts.affinity)?;
         let (sock, resolved) =
             listener::listen_tcp(addr, &self.opts).map_err(|e| self.bind_failed(addr, "", e))?;
         self.monitor.event(ZMQ_EVENT_LISTENING, sock.fd() as u64, &resolved, "");
@@ -211,7 +211,7 @@ impl Socket {
     }
 
     fn bind_ipc(&mut self, given: &str, addr: &str) -> ZResult<String> {
-        let io = self.ctx.io_mailbox(self.id)?;
+        let io = self.ctx.io_mailbox(self.id, self.opts.affinity)?;
         // libzmq treats any address starting with '*' as the wildcard (unless ZMQ_USE_FD).
         let (ipc_addr, dir) = if self.opts.use_fd == -1 && addr.starts_with('*') {
             let (a, d) =
@@ -244,7 +244,7 @@ impl Socket {
 
     /// zmq_connect for tcp/ipc. `target` is already validated.
     fn connect_net(&mut self, given: &str, target: Target) -> ZResult<()> {
-        let io = self.ctx.io_mailbox(self.id)?;
+        let io = self.ctx.io_mailbox(self.id, self.opts.affinity)?;
         let link = self.link()?;
         let pipe = if self.opts.immediate {
             None
