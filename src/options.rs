@@ -1754,7 +1754,7 @@ mod effects {
             }
             read
         };
-        for (option, name, effect) in TABLE {
+        for (_, name, effect) in TABLE {
             match effect {
                 Fields(fs) => {
                     check_fields(name, fs, &mut offenders);
