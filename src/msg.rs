@@ -473,9 +473,13 @@ impl Msg {
         match self.kind {
             KIND_CONST => true,
             KIND_LARGE => {
+                let e = self.ext();
+                // SAFETY: a large body's content is live.
+                let c = unsafe { &*e.content };
+                // A slice of a receive buffer is not shared by a clone (libzmq: 0 too).
+                let slice = e.data != c.data || e.len != c.len;
                 self.flags & Msg::SHARED != 0
-                    // SAFETY: a large body's content is live.
-                    || unsafe { (*self.ext().content).refs.load(Ordering::Relaxed) } > 1
+                    || (!slice && c.refs.load(Ordering::Relaxed) > 1)
             }
             _ => self.flags & Msg::SHARED != 0,
         }
@@ -619,6 +623,101 @@ impl Msg {
 /// The bytes past those filled are not initialised until handed out, so only this type
 /// touches them: it copies in through raw pointers, zeroes what it lends as a slice, and
 /// gives the message out only whole.
+/// A receive buffer that messages point into without a copy (ZMQ_ZERO_COPY_RECV, as
+/// libzmq's shared message allocator): one reference-counted allocation; the decoder holds
+/// one reference and every message made from it another, so it is freed (on any thread)
+/// when the last of them goes. The decoder only ever writes past what it has lent.
+pub(crate) struct SharedBuf {
+    content: *mut Content,
+    /// Bytes from the start that messages may point into: never written again.
+    lent: usize,
+}
+
+// SAFETY: the content is reference-counted atomically and SharedBuf only writes the part
+// of it no message points into.
+unsafe impl Send for SharedBuf {}
+
+impl SharedBuf {
+    /// A buffer of `cap` zeroed bytes; ENOMEM if they cannot be allocated.
+    pub(crate) fn new(cap: usize) -> ZResult<SharedBuf> {
+        let c = alloc_content(ptr::null_mut(), cap, Release::Trailing, true);
+        if c.is_null() {
+            return err(libc::ENOMEM);
+        }
+        Ok(SharedBuf { content: c, lent: 0 })
+    }
+
+    fn parts(&self) -> (*mut u8, usize) {
+        // SAFETY: we hold a reference, so the content is live; data/len never change.
+        unsafe { ((*self.content).data, (*self.content).len) }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.parts().1
+    }
+
+    /// No message points into the buffer any more: all of it may be written again.
+    pub(crate) fn reclaim(&mut self) -> bool {
+        // SAFETY: the content is live. Acquire pairs with the messages' releasing drops, so
+        // their last reads happen before our writes.
+        if unsafe { (*self.content).refs.load(Ordering::Acquire) } == 1 {
+            self.lent = 0;
+        }
+        self.lent == 0
+    }
+
+    /// Bytes `range`, for reading.
+    pub(crate) fn get(&self, range: std::ops::Range<usize>) -> &[u8] {
+        let (data, len) = self.parts();
+        assert!(range.start <= range.end && range.end <= len);
+        // SAFETY: in bounds, initialised (zeroed at allocation), and nobody writes them
+        // while we read: messages only read theirs (C may write its own body, which lies
+        // before `lent`, and the decoder only reads past what it lent).
+        unsafe { std::slice::from_raw_parts(data.add(range.start), range.len()) }
+    }
+
+    /// Bytes `from..`, for writing: only past everything lent to messages.
+    pub(crate) fn spare_mut(&mut self, from: usize) -> &mut [u8] {
+        let (data, len) = self.parts();
+        assert!(from >= self.lent && from <= len, "writing over bytes lent to a message");
+        // SAFETY: in bounds and initialised; no message points at or past `lent`, and we
+        // are the only writer.
+        unsafe { std::slice::from_raw_parts_mut(data.add(from), len - from) }
+    }
+
+    /// A buffer of `cap` zeroed bytes; aborts like `Vec` if memory runs out.
+    pub(crate) fn with_capacity(cap: usize) -> SharedBuf {
+        match SharedBuf::new(cap) {
+            Ok(b) => b,
+            Err(_) => alloc::handle_alloc_error(Layout::array::<u8>(cap).unwrap()),
+        }
+    }
+
+    /// Moves bytes `range` to the front (compaction); only when nothing is lent.
+    pub(crate) fn move_to_front(&mut self, range: std::ops::Range<usize>) {
+        assert!(self.lent == 0, "moving bytes over a lent body");
+        self.spare_mut(0).copy_within(range, 0);
+    }
+
+    /// A message whose body is bytes `off..off + len` of this buffer, without a copy.
+    pub(crate) fn msg(&mut self, off: usize, len: usize) -> Msg {
+        let (data, cap) = self.parts();
+        assert!(off <= cap && len <= cap - off);
+        // SAFETY: the content is live; the new reference is owned by the message.
+        unsafe { (*self.content).refs.fetch_add(1, Ordering::Relaxed) };
+        self.lent = self.lent.max(off + len);
+        // SAFETY: off + len <= cap.
+        Msg::large(unsafe { data.add(off) }, len, self.content)
+    }
+}
+
+impl Drop for SharedBuf {
+    fn drop(&mut self) {
+        // SAFETY: we hold one reference.
+        unsafe { release_content(self.content) };
+    }
+}
+
 pub(crate) struct Filling {
     msg: Msg,
     /// Bytes written from the front.

@@ -185,6 +185,7 @@ impl Session {
                 ttl_deciseconds: o.heartbeat_ttl,
                 timeout_ms: o.heartbeat_timeout,
             },
+            zero_copy_recv: self.link.token.ctx.opts().zero_copy_recv,
         }
     }
 

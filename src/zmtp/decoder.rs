@@ -9,7 +9,7 @@
 use super::command::{subscription_message, Command};
 use super::{Framing, ZmtpError, FLAG_COMMAND, FLAG_LONG, FLAG_MORE};
 use crate::consts::{ZMQ_PUB, ZMQ_XPUB};
-use crate::msg::{Filling, Msg};
+use crate::msg::{Filling, Msg, SharedBuf, INLINE_CAP};
 
 /// One decoded frame.
 #[derive(Debug)]
@@ -86,7 +86,10 @@ pub(crate) struct Decoder {
     /// PUB and XPUB get SUBSCRIBE/CANCEL as `1 topic` / `0 topic` messages.
     to_subscription_msgs: bool,
     max_msg_size: i64,
-    buf: Box<[u8]>,
+    /// The batch buffer. Bodies read whole into it become messages that point into it
+    /// (ZMQ_ZERO_COPY_RECV); it is replaced rather than rewritten while they live.
+    buf: SharedBuf,
+    zero_copy: bool,
     start: usize,
     end: usize,
     state: State,
@@ -110,7 +113,8 @@ impl Decoder {
             framing: Framing::of(version),
             to_subscription_msgs: matches!(socket_type, ZMQ_PUB | ZMQ_XPUB),
             max_msg_size,
-            buf: vec![0; batch_size.max(16)].into_boxed_slice(),
+            buf: SharedBuf::with_capacity(batch_size.max(16)),
+            zero_copy: true,
             start: 0,
             end: 0,
             state: State::Header { hdr: [0; 10], len: 0 },
@@ -125,25 +129,42 @@ impl Decoder {
         self.held = Some(Frame::Message(Msg::from_slice(&[1])));
     }
 
+    /// ZMQ_ZERO_COPY_RECV: bodies over the inline size point into the receive buffer
+    /// (true, libzmq's default) or are copied out of it (false).
+    pub(crate) fn set_zero_copy(&mut self, on: bool) {
+        self.zero_copy = on;
+    }
+
     /// Where the next read should land. Call only after `decode` returned `NeedInput`.
     pub(crate) fn read_buf(&mut self) -> &mut [u8] {
         let cap = self.buf.len();
         if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
             if let State::Body { body, .. } = &mut self.state {
                 if body.remaining() >= cap {
                     self.direct = true;
                     return body.spare_mut();
                 }
             }
+            self.start = 0;
+            self.end = 0;
+            if !self.buf.reclaim() {
+                // Messages still point into it: they keep it, we take a fresh one.
+                self.buf = SharedBuf::with_capacity(cap);
+            }
         } else if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
+            if self.buf.reclaim() {
+                self.buf.move_to_front(self.start..self.end);
+            } else {
+                let mut fresh = SharedBuf::with_capacity(cap);
+                let n = self.end - self.start;
+                fresh.spare_mut(0)[..n].copy_from_slice(self.buf.get(self.start..self.end));
+                self.buf = fresh;
+            }
             self.end -= self.start;
             self.start = 0;
         }
         self.direct = false;
-        &mut self.buf[self.end..]
+        self.buf.spare_mut(self.end)
     }
 
     /// `n` bytes were read into the last `read_buf()`.
@@ -191,7 +212,7 @@ impl Decoder {
                 State::Header { hdr, len } => {
                     let need = header_len(self.framing, &hdr[..*len]) - *len;
                     let n = need.min(self.end - self.start);
-                    hdr[*len..*len + n].copy_from_slice(&self.buf[self.start..self.start + n]);
+                    hdr[*len..*len + n].copy_from_slice(self.buf.get(self.start..self.start + n));
                     *len += n;
                     self.start += n;
                     check_partial_header(self.framing, &hdr[..*len])?;
@@ -210,27 +231,33 @@ impl Decoder {
                         .map_err(|_| ZmtpError::new(libc::ENOMEM, "frame too large"))?;
                     let avail = self.end - self.start;
                     if size <= avail {
-                        // Whole in the buffer: a command is parsed in place.
-                        let body = &self.buf[self.start..self.start + size];
+                        // Whole in the buffer: a command is parsed in place, a large body
+                        // is lent rather than copied.
+                        let at = self.start;
                         self.start += size;
                         if command {
+                            let body = self.buf.get(at..at + size);
                             if let Some(f) = self.command_frame(Command::parse(body))? {
                                 return Ok(Some(f));
                             }
                             continue;
                         }
-                        let mut msg = Msg::try_from_slice(body).map_err(no_memory)?;
+                        let mut msg = if self.zero_copy && size > INLINE_CAP {
+                            self.buf.msg(at, size)
+                        } else {
+                            Msg::try_from_slice(self.buf.get(at..at + size)).map_err(no_memory)?
+                        };
                         msg.set_more(more);
                         return Ok(Some(Frame::Message(msg)));
                     }
                     let mut body = Filling::new(size).map_err(no_memory)?;
-                    body.push(&self.buf[self.start..self.end]);
+                    body.push(self.buf.get(self.start..self.end));
                     self.start = self.end;
                     self.state = State::Body { body, more, command };
                     return Ok(None);
                 }
                 State::Body { body, .. } => {
-                    self.start += body.push(&self.buf[self.start..self.end]);
+                    self.start += body.push(self.buf.get(self.start..self.end));
                     if body.remaining() > 0 {
                         return Ok(None);
                     }

@@ -44,6 +44,8 @@ pub(crate) struct HandshakeConfig {
     pub(crate) out_batch_size: usize,
     /// ZMQ_HEARTBEAT_IVL / _TTL / _TIMEOUT.
     pub(crate) heartbeat: HeartbeatConfig,
+    /// The context's ZMQ_ZERO_COPY_RECV: received bodies point into the read buffer.
+    pub(crate) zero_copy_recv: bool,
 }
 
 impl Default for HandshakeConfig {
@@ -59,6 +61,7 @@ impl Default for HandshakeConfig {
             in_batch_size: DEFAULT_BATCH_SIZE,
             out_batch_size: DEFAULT_BATCH_SIZE,
             heartbeat: HeartbeatConfig::default(),
+            zero_copy_recv: true,
         }
     }
 }
@@ -209,6 +212,7 @@ impl Handshake {
             self.mech,
         );
         engine.encoder.put_raw(&self.out[self.out_pos..]);
+        engine.decoder.set_zero_copy(c.zero_copy_recv);
         if self.unversioned && matches!(c.socket_type, ZMQ_PUB | ZMQ_XPUB) {
             // ZMTP 1.0 peers filter on their side and send no subscriptions: subscribe
             // them to everything, as libzmq does.

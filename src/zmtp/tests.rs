@@ -913,3 +913,46 @@ fn quick_fuzz_never_panics() {
         fuzzing::decoder(&input);
     }
 }
+
+/// ZMQ_ZERO_COPY_RECV: bodies read whole point into the receive buffer, which is replaced
+/// (never rewritten) while they live; with the option off they are copies.
+#[test]
+fn zero_copy_bodies_survive_later_reads() {
+    fn frame(fill: u8) -> Vec<u8> {
+        let mut f = vec![0u8, 100];
+        f.extend(std::iter::repeat_n(fill, 100));
+        f
+    }
+    for zero_copy in [true, false] {
+        let mut dec = Decoder::new((3, 1), ZMQ_DEALER, 256, -1);
+        dec.set_zero_copy(zero_copy);
+        let mut kept = Vec::new();
+        for round in 0..4u8 {
+            // Two whole frames per read, then decode them.
+            let bytes: Vec<u8> = [frame(round * 2), frame(round * 2 + 1)].concat();
+            let buf = dec.read_buf();
+            buf[..bytes.len()].copy_from_slice(&bytes);
+            dec.filled(bytes.len());
+            dec.decode(&mut |f| {
+                if let Frame::Message(m) = f {
+                    kept.push(m);
+                }
+                Ok(())
+            })
+            .unwrap();
+        }
+        assert_eq!(kept.len(), 8);
+        for (i, m) in kept.iter().enumerate() {
+            assert_eq!(m.data(), &[i as u8; 100][..], "zero_copy={zero_copy} message {i}");
+        }
+        // The first two share a buffer when lent, and none is reported as shared.
+        let same = kept[0].data().as_ptr() as usize + 102 == kept[1].data().as_ptr() as usize;
+        assert_eq!(same, zero_copy);
+        assert!(kept.iter().all(|m| !m.is_shared()));
+        drop(kept);
+        // With nothing lent any more the buffer is reused in place.
+        let p = dec.read_buf().as_ptr();
+        dec.filled(0);
+        assert_eq!(dec.read_buf().as_ptr(), p);
+    }
+}
