@@ -218,6 +218,15 @@ impl Msg {
         Self::alloc(len, true)
     }
 
+    /// zmq_msg_init_size: a body of `len` bytes for the C caller to fill through
+    /// zmq_msg_data, not cleared first (libzmq does not either, and clearing 64 KiB costs
+    /// more than sending it). Small bodies live in the struct and start zeroed; a large one
+    /// holds whatever the caller writes, and its bytes reach Rust only after the pointer to
+    /// them has been handed to C.
+    pub(crate) fn for_c_to_fill(len: usize) -> ZResult<Msg> {
+        Self::alloc(len, false)
+    }
+
     fn alloc(len: usize, zeroed: bool) -> ZResult<Msg> {
         if len <= INLINE_CAP {
             let mut m = Msg::new();

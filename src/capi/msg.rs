@@ -88,7 +88,7 @@ pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
 /// As zmq_msg_init.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
-    install(msg, || Msg::with_size(size))
+    install(msg, || Msg::for_c_to_fill(size))
 }
 
 /// Initialises a message over the caller's buffer without copying. With `ffn`, it is
