@@ -502,6 +502,111 @@ static void __attribute__ ((unused)) test_zmq_poll (void *ctx)
     TEST_OK (zmq_close (pb));
 }
 
+#ifndef LIBZMQ_REFERENCE
+/*  ---- the wire, against RFC 37/41 (no libzmq peer can speak these types here) ----  */
+
+static void write_all (int fd, const void *buf, size_t n)
+{
+    TEST_ASSERT (write (fd, buf, n) == (ssize_t) n);
+}
+
+/*  Reads exactly n bytes within 5 s; returns 0 if the peer closed first.  */
+static int read_n (int fd, unsigned char *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        struct pollfd p = {fd, POLLIN, 0};
+        TEST_ASSERT (poll (&p, 1, 5000) == 1);
+        ssize_t r = read (fd, buf + got, n - got);
+        if (r <= 0)
+            return 0;
+        got += (size_t) r;
+    }
+    return 1;
+}
+
+/*  A raw ZMTP 3.0 NULL peer announcing `type`: greeting, then READY.  */
+static int raw_peer (int port, const char *type)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    TEST_ASSERT (fd >= 0);
+    struct sockaddr_in a;
+    memset (&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons (port);
+    a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    TEST_ASSERT (connect (fd, (struct sockaddr *) &a, sizeof a) == 0);
+    unsigned char g[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 0, 'N', 'U', 'L', 'L'};
+    write_all (fd, g, sizeof g);
+    unsigned char r[128];
+    size_t tl = strlen (type);
+    size_t body = 6 + 1 + 11 + 4 + tl;
+    r[0] = 0x04;
+    r[1] = (unsigned char) body;
+    memcpy (r + 2, "\5READY\13Socket-Type", 18);
+    r[20] = r[21] = r[22] = 0;
+    r[23] = (unsigned char) tl;
+    memcpy (r + 24, type, tl);
+    write_all (fd, r, 2 + body);
+    return fd;
+}
+
+/*  Reads the peer's greeting and READY; true if READY names `type`.  */
+static int read_ready (int fd, const char *type)
+{
+    unsigned char g[64], hdr[2], body[256];
+    if (!read_n (fd, g, 64) || !read_n (fd, hdr, 2))
+        return 0;
+    TEST_ASSERT (g[0] == 0xff && g[9] == 0x7f && g[10] == 3);
+    TEST_ASSERT (hdr[0] == 0x04);
+    TEST_ASSERT (read_n (fd, body, hdr[1]));
+    size_t tl = strlen (type);
+    for (size_t i = 0; i + 11 + 4 + tl <= hdr[1]; i++)
+        if (memcmp (body + i, "Socket-Type", 11) == 0 && body[i + 14] == tl
+            && memcmp (body + i + 15, type, tl) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_wire (void *ctx)
+{
+    char ep[256];
+    void *server = new_socket (ctx, ZMQ_SERVER);
+    bind_at (server, "tcp://127.0.0.1:*", ep, sizeof ep);
+    set_int (server, ZMQ_RCVTIMEO, 5000);
+
+    /*  A CLIENT as RFC 41 describes it: single frames both ways, no envelope.  */
+    int fd = raw_peer (port_of (ep), "CLIENT");
+    TEST_ASSERT (read_ready (fd, "SERVER"));
+    write_all (fd, "\0\5hello", 7);
+    zmq_msg_t m;
+    TEST_OK (zmq_msg_init (&m));
+    TEST_ASSERT (zmq_msg_recv (&m, server, 0) == 5);
+    TEST_ASSERT (memcmp (zmq_msg_data (&m), "hello", 5) == 0);
+    TEST_ASSERT (zmq_msg_routing_id (&m) != 0);
+    TEST_OK (zmq_msg_send (&m, server, 0));
+    unsigned char f[7];
+    TEST_ASSERT (read_n (fd, f, 7));
+    TEST_ASSERT (memcmp (f, "\0\5hello", 7) == 0);
+    /*  A multipart message from a misbehaving peer is dropped whole; the next one arrives.  */
+    write_all (fd, "\1\1a\0\1b\0\1c", 9);
+    char buf[8];
+    TEST_ASSERT (zmq_recv (server, buf, sizeof buf, 0) == 1 && buf[0] == 'c');
+    close (fd);
+
+    /*  A DEALER is no SERVER's peer: the handshake fails and the connection closes.  */
+    fd = raw_peer (port_of (ep), "DEALER");
+    unsigned char g[64], rest[256];
+    TEST_ASSERT (read_n (fd, g, 64));
+    int closed = 0;
+    for (int i = 0; i < 300 && !closed; i++)
+        closed = !read_n (fd, rest, 1);
+    TEST_ASSERT (closed);
+    close (fd);
+    TEST_OK (zmq_close (server));
+}
+#endif
+
 /*  A receiver blocked on a thread-safe socket is woken by zmq_ctx_term (ETERM).  */
 static void *blocked_recv (void *arg)
 {
@@ -548,6 +653,7 @@ int main (void)
 #if DRAFT_FNS
     test_server_routes (ctx);
     test_poller (ctx);
+    test_wire (ctx);
     test_threads (ctx, "inproc");
     test_threads (ctx, "tcp");
 #endif
