@@ -924,6 +924,21 @@ pub(crate) fn parse_inet_aton(s: &str) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(v))
 }
 
+/// Socket types several threads may use at once (ZMQ_THREAD_SAFE; libzmq's list).
+pub(crate) fn thread_safe(socket_type: i32) -> bool {
+    matches!(
+        socket_type,
+        ZMQ_SERVER
+            | ZMQ_CLIENT
+            | ZMQ_RADIO
+            | ZMQ_DISH
+            | ZMQ_GATHER
+            | ZMQ_SCATTER
+            | ZMQ_PEER
+            | ZMQ_CHANNEL
+    )
+}
+
 /// Socket types that take each peer's routing id as the first message of its pipe.
 pub(crate) fn recv_routing_id(socket_type: i32) -> bool {
     matches!(socket_type, ZMQ_ROUTER | ZMQ_STREAM | ZMQ_SERVER | ZMQ_PEER)

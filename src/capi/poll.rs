@@ -6,8 +6,8 @@
 //! state change signals that eventfd: the wait cannot miss one.
 
 use super::guard_int;
-use super::socket::socket_of;
-use crate::consts::{ZMQ_EVENTS, ZMQ_FD, ZMQ_POLLERR, ZMQ_POLLIN, ZMQ_POLLOUT, ZMQ_POLLPRI};
+use super::socket::{poll_events, poll_fd, watch};
+use crate::consts::{ZMQ_POLLERR, ZMQ_POLLIN, ZMQ_POLLOUT, ZMQ_POLLPRI};
 use crate::error::{err, ZResult};
 use std::os::raw::{c_int, c_long, c_short, c_void};
 use std::time::{Duration, Instant};
@@ -29,12 +29,6 @@ const OUT: c_short = ZMQ_POLLOUT as c_short;
 const PRI: c_short = ZMQ_POLLPRI as c_short;
 const ERR: c_short = ZMQ_POLLERR as c_short;
 
-fn int_option(socket: *mut c_void, option: c_int) -> ZResult<c_int> {
-    let mut buf = [0u8; 4];
-    socket_of(socket)?.getsockopt(option, &mut buf)?;
-    Ok(c_int::from_ne_bytes(buf))
-}
-
 /// The pollfd that wakes a wait for `events` on a socket (non-NULL handle) or a plain fd.
 pub(crate) fn pollfd_of(socket: *mut c_void, fd: c_int, events: c_short) -> ZResult<libc::pollfd> {
     if socket.is_null() {
@@ -48,16 +42,21 @@ pub(crate) fn pollfd_of(socket: *mut c_void, fd: c_int, events: c_short) -> ZRes
     }
     // Any change of a socket's state signals its mailbox; with no events wanted, none matters.
     let ev = if events != 0 { libc::POLLIN } else { 0 };
-    Ok(libc::pollfd { fd: int_option(socket, ZMQ_FD)?, events: ev, revents: 0 })
+    Ok(libc::pollfd { fd: poll_fd(socket)?, events: ev, revents: 0 })
 }
 
 /// The ZMQ_POLL* events among `events` ready now on a socket, or on a plain fd as `pfd` (its
 /// pollfd after the last poll) says. An fd's error or hang-up shows as ZMQ_POLLERR, wanted or
-/// not, as poll(2) reports it.
-pub(crate) fn ready(socket: *mut c_void, events: c_short, pfd: &libc::pollfd) -> ZResult<c_short> {
+/// not, as poll(2) reports it. `watching`: the caller counted itself a watcher of the socket.
+pub(crate) fn ready(
+    socket: *mut c_void,
+    events: c_short,
+    pfd: &libc::pollfd,
+    watching: bool,
+) -> ZResult<c_short> {
     if !socket.is_null() {
         // Also runs the socket's pending commands: ETERM surfaces here.
-        return Ok(int_option(socket, ZMQ_EVENTS)? as c_short & events & (IN | OUT));
+        return Ok(poll_events(socket, watching)? as c_short & events & (IN | OUT));
     }
     let r = pfd.revents;
     let mut ev = 0;
@@ -148,14 +147,37 @@ fn poll_items(
         .iter()
         .map(|item| pollfd_of(item.socket, item.fd, item.events))
         .collect::<ZResult<Vec<_>>>()?;
-    wait(&mut fds, timeout, sigmask, |fds| {
+    // Thread-safe sockets are used by other threads meanwhile: while we poll their
+    // descriptor, those threads raise it whenever they change something (libzmq's
+    // zmq_poll switches to its poller for them, to the same end).
+    let watched = Watched(
+        items
+            .iter()
+            .filter(|i| !i.socket.is_null() && watch(i.socket, true))
+            .map(|i| i.socket)
+            .collect(),
+    );
+    let result = wait(&mut fds, timeout, sigmask, |fds| {
         let mut n = 0;
         for (item, pfd) in items.iter_mut().zip(fds) {
-            item.revents = ready(item.socket, item.events, pfd)?;
+            item.revents = ready(item.socket, item.events, pfd, true)?;
             n += (item.revents != 0) as c_int;
         }
         Ok(n)
-    })
+    });
+    drop(watched);
+    result
+}
+
+/// The thread-safe sockets a zmq_poll watches; stops watching when dropped (on any exit).
+struct Watched(Vec<*mut c_void>);
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        for &s in &self.0 {
+            watch(s, false);
+        }
+    }
 }
 
 /// # Safety

@@ -3,7 +3,7 @@
 
 use super::handle::Registry;
 use super::poll::{pollfd_of, ready, wait, zmq_fd_t};
-use super::socket::SOCKETS;
+use super::socket::{is_thread_safe, poll_fd, watch, SOCKETS};
 use super::{guard, guard_int};
 use crate::consts::{ZMQ_POLLERR, ZMQ_POLLIN, ZMQ_POLLOUT, ZMQ_POLLPRI};
 use crate::error::{err, ZResult};
@@ -28,6 +28,9 @@ struct Item {
     fd: c_int,
     user_data: *mut c_void,
     events: c_short,
+    /// A thread-safe socket, whose descriptor we watch from outside while registered:
+    /// the descriptor we put in `signal` for it.
+    watched: Option<c_int>,
 }
 
 #[derive(Default)]
@@ -38,6 +41,19 @@ struct Poller {
     fds: Vec<libc::pollfd>,
     owners: Vec<usize>,
     stale: bool,
+    /// zmq_poller_fd: an epoll set of the thread-safe sockets' descriptors, readable when
+    /// one of them may have changed (libzmq's poller signaler), made when the first is added.
+    signal: Option<std::os::fd::OwnedFd>,
+}
+
+impl Drop for Poller {
+    fn drop(&mut self) {
+        for item in &self.items {
+            if item.watched.is_some() {
+                watch(item.socket, false);
+            }
+        }
+    }
 }
 
 impl Poller {
@@ -58,6 +74,13 @@ impl Poller {
         if known.is_some() {
             return err(libc::EINVAL);
         }
+        let mut item = item;
+        if !item.socket.is_null() && is_thread_safe(item.socket) {
+            let fd = poll_fd(item.socket)?;
+            self.signal_add(fd)?;
+            watch(item.socket, true);
+            item.watched = Some(fd);
+        }
         self.items.push(item);
         self.stale = true;
         Ok(0)
@@ -72,9 +95,42 @@ impl Poller {
 
     fn remove(&mut self, at: Option<usize>) -> ZResult<c_int> {
         let Some(at) = at else { return err(libc::EINVAL) };
-        self.items.remove(at);
+        let item = self.items.remove(at);
+        if let (Some(fd), Some(ep)) = (item.watched, &self.signal) {
+            use std::os::fd::AsRawFd;
+            watch(item.socket, false);
+            // SAFETY: plain syscall on descriptors we hold; a failure (fd already closed
+            // with its socket) leaves nothing to undo.
+            unsafe {
+                libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut())
+            };
+        }
         self.stale = true;
         Ok(0)
+    }
+
+    /// Adds a thread-safe socket's descriptor to the epoll set zmq_poller_fd hands out.
+    fn signal_add(&mut self, fd: c_int) -> ZResult<()> {
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        if self.signal.is_none() {
+            // SAFETY: plain syscall; the result is checked.
+            let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+            if ep < 0 {
+                return err(super::get_errno());
+            }
+            // SAFETY: ep is a fresh descriptor we own.
+            self.signal = Some(unsafe { OwnedFd::from_raw_fd(ep) });
+        }
+        let ep = self.signal.as_ref().map_or(-1, |f| f.as_raw_fd());
+        let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: fd as u64 };
+        // SAFETY: plain syscall with a live epoll descriptor and event.
+        if unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) } < 0 {
+            let e = super::get_errno();
+            if e != libc::EEXIST {
+                return err(e);
+            }
+        }
+        Ok(())
     }
 
     fn rebuild(&mut self) -> ZResult<()> {
@@ -105,7 +161,7 @@ impl Poller {
                     break;
                 }
                 let item = &items[i];
-                let events = ready(item.socket, item.events, pfd)?;
+                let events = ready(item.socket, item.events, pfd, item.watched.is_some())?;
                 if events != 0 {
                     out[n] = zmq_poller_event_t {
                         socket: item.socket,
@@ -219,7 +275,7 @@ pub extern "C" fn zmq_poller_add(
         let p = poller_of(poller)?;
         check_socket(socket)?;
         check_events(events)?;
-        p.add(Item { socket, fd: RETIRED_FD, user_data, events })
+        p.add(Item { socket, fd: RETIRED_FD, user_data, events, watched: None })
     })
 }
 
@@ -260,7 +316,7 @@ pub extern "C" fn zmq_poller_add_fd(
         let p = poller_of(poller)?;
         check_fd(fd)?;
         check_events(events)?;
-        p.add(Item { socket: std::ptr::null_mut(), fd, user_data, events })
+        p.add(Item { socket: std::ptr::null_mut(), fd, user_data, events, watched: None })
     })
 }
 
@@ -343,13 +399,24 @@ pub unsafe extern "C" fn zmq_poller_wait_all(
     })
 }
 
-/// The poller's own fd exists only with thread-safe sockets registered, and there are none.
+/// The poller's own descriptor, readable when one of its thread-safe sockets may be ready
+/// (then zmq_poller_wait tells which). As in libzmq, it exists once a thread-safe socket
+/// has been added: EINVAL before.
+///
+/// # Safety
+/// `fd` is NULL or points at a writable zmq_fd_t.
 #[cfg(zmq_draft)]
 #[no_mangle]
-pub extern "C" fn zmq_poller_fd(poller: *mut c_void, fd: *mut zmq_fd_t) -> c_int {
-    let _ = fd;
+pub unsafe extern "C" fn zmq_poller_fd(poller: *mut c_void, fd: *mut zmq_fd_t) -> c_int {
     guard_int(|| {
-        poller_of(poller)?;
-        err(libc::EINVAL)
+        use std::os::fd::AsRawFd;
+        let p = poller_of(poller)?;
+        let Some(ep) = &p.signal else { return err(libc::EINVAL) };
+        if fd.is_null() {
+            return err(libc::EFAULT);
+        }
+        // SAFETY: per the contract.
+        unsafe { *fd = ep.as_raw_fd() };
+        Ok(0)
     })
 }

@@ -70,7 +70,7 @@ fn control(ctl: *mut c_void, paused: &mut bool, fe: &Stats, be: &Stats) -> ZResu
                 be.msg_out,
                 be.bytes_out,
             ];
-            let sock = socket_of(ctl)?;
+            let mut sock = socket_of(ctl)?;
             for (i, v) in vals.iter().enumerate() {
                 let flags = if i + 1 < vals.len() { ZMQ_SNDMORE } else { 0 };
                 sock.send(Msg::from_slice(&v.to_ne_bytes()), flags).map_err(|(e, _)| e)?;
@@ -128,9 +128,9 @@ fn wait(fe: *mut c_void, be: *mut c_void, ctl: *mut c_void, paused: bool) -> ZRe
         if h.is_null() {
             continue;
         }
-        let mut buf = [0u8; 4];
-        socket_of(h)?.getsockopt(ZMQ_FD, &mut buf)?;
-        fds.push(libc::pollfd { fd: i32::from_ne_bytes(buf), events: libc::POLLIN, revents: 0 });
+        // Thread-safe sockets refuse ZMQ_FD; their mailbox's descriptor serves the same.
+        let fd = super::socket::poll_fd(h)?;
+        fds.push(libc::pollfd { fd, events: libc::POLLIN, revents: 0 });
     }
     // SAFETY: fds is a valid array of pollfd.
     let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };

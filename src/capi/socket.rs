@@ -4,21 +4,72 @@ use super::ctx::ctx_of;
 use super::handle::Registry;
 use super::msg::zmq_msg_t;
 use super::{guard, guard_int};
+use crate::error::Errno;
 use crate::error::{err, ZResult};
 use crate::msg::Msg;
+use crate::socket::safe::{SafeGuard, SafeSocket};
 use crate::socket::Socket;
 use std::cell::{Cell, UnsafeCell};
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// A socket behind a C handle. Sockets are not thread-safe (libzmq's rule): one thread uses
-/// a socket at a time, so handing out `&mut` from the cell is sound under that contract.
+/// A socket behind a C handle. Most types are not thread-safe (libzmq's rule): one thread
+/// uses such a socket at a time, so handing out `&mut` from the cell is sound under that
+/// contract, and costs no lock. The thread-safe types (ZMQ_THREAD_SAFE) sit behind a lock.
 pub(crate) struct SocketCell {
-    sock: UnsafeCell<Socket>,
+    sock: Kind,
     /// An API call on this socket panicked: its state cannot be trusted, so every later
     /// call but zmq_close fails (EFAULT) instead of running on it.
     poisoned: AtomicBool,
+}
+
+enum Kind {
+    Plain(UnsafeCell<Socket>),
+    Safe(SafeSocket),
+}
+
+/// A socket as one API call holds it: plainly, or locked for a thread-safe type.
+pub(crate) enum SockRef<'a> {
+    Plain(&'a mut Socket),
+    Safe(SafeGuard<'a>),
+}
+
+impl std::ops::Deref for SockRef<'_> {
+    type Target = Socket;
+    fn deref(&self) -> &Socket {
+        match self {
+            SockRef::Plain(s) => s,
+            SockRef::Safe(g) => g,
+        }
+    }
+}
+
+impl std::ops::DerefMut for SockRef<'_> {
+    fn deref_mut(&mut self) -> &mut Socket {
+        match self {
+            SockRef::Plain(s) => s,
+            SockRef::Safe(g) => g,
+        }
+    }
+}
+
+impl SockRef<'_> {
+    /// Socket::send; a thread-safe socket blocks without holding its lock.
+    pub(crate) fn send(&mut self, msg: Msg, flags: c_int) -> Result<(), (Errno, Msg)> {
+        match self {
+            SockRef::Plain(s) => s.send(msg, flags),
+            SockRef::Safe(g) => g.send(msg, flags),
+        }
+    }
+
+    /// Socket::recv; a thread-safe socket blocks without holding its lock.
+    pub(crate) fn recv(&mut self, flags: c_int) -> ZResult<Msg> {
+        match self {
+            SockRef::Plain(s) => s.recv(flags),
+            SockRef::Safe(g) => g.recv(flags),
+        }
+    }
 }
 
 thread_local! {
@@ -40,8 +91,9 @@ pub(crate) fn poison_current() {
     }
 }
 
-// SAFETY: a socket may migrate between threads (with a memory barrier, as libzmq requires)
-// but is never used by two at once; that is the C API's contract.
+// SAFETY: a plain socket may migrate between threads (with a memory barrier, as libzmq
+// requires) but is never used by two at once; that is the C API's contract. A thread-safe
+// one is only reached through its lock.
 unsafe impl Sync for SocketCell {}
 // SAFETY: as above.
 unsafe impl Send for SocketCell {}
@@ -49,18 +101,70 @@ unsafe impl Send for SocketCell {}
 /// libzmq's socket tag.
 pub(crate) static SOCKETS: Registry<SocketCell> = Registry::new(0xbadd_ecaf);
 
-/// The socket behind a handle, or ENOTSOCK.
-pub(crate) fn socket_of<'a>(h: *mut c_void) -> ZResult<&'a mut Socket> {
+/// The live, unpoisoned cell behind a handle, or ENOTSOCK / EFAULT.
+fn cell_of<'a>(h: *mut c_void) -> ZResult<&'a SocketCell> {
     // SAFETY: handles are NULL or came from SOCKETS (stale ones read a dead tag).
     match unsafe { SOCKETS.get(h) } {
         Some(cell) if cell.poisoned.load(Ordering::Acquire) => err(libc::EFAULT),
         Some(cell) => {
             CURRENT.with(|c| c.set(h as usize));
-            // SAFETY: per the threading contract above, no other reference is live.
-            Ok(unsafe { &mut *cell.sock.get() })
+            Ok(cell)
         }
         None => err(libc::ENOTSOCK),
     }
+}
+
+/// The socket behind a handle, or ENOTSOCK; a thread-safe one comes locked.
+pub(crate) fn socket_of<'a>(h: *mut c_void) -> ZResult<SockRef<'a>> {
+    Ok(match &cell_of(h)?.sock {
+        // SAFETY: per the threading contract above, no other reference is live.
+        Kind::Plain(c) => SockRef::Plain(unsafe { &mut *c.get() }),
+        Kind::Safe(s) => SockRef::Safe(s.lock()),
+    })
+}
+
+/// The descriptor zmq_poll and zmq_poller wait on for a socket: its ZMQ_FD, or for a
+/// thread-safe socket (which refuses ZMQ_FD) its mailbox's eventfd, polled the same way.
+pub(crate) fn poll_fd(h: *mut c_void) -> ZResult<c_int> {
+    match &cell_of(h)?.sock {
+        Kind::Safe(s) => Ok(s.fd()),
+        Kind::Plain(_) => {
+            let mut buf = [0u8; 4];
+            socket_of(h)?.getsockopt(crate::consts::ZMQ_FD, &mut buf)?;
+            Ok(c_int::from_ne_bytes(buf))
+        }
+    }
+}
+
+/// ZMQ_EVENTS for a poll. `watching`: the caller polls the socket's descriptor and counted
+/// itself with `watch` (its own look must not wake it).
+pub(crate) fn poll_events(h: *mut c_void, watching: bool) -> ZResult<c_int> {
+    let mut buf = [0u8; 4];
+    match &cell_of(h)?.sock {
+        Kind::Safe(s) => s.lock_watching(watching).getsockopt(crate::consts::ZMQ_EVENTS, &mut buf),
+        Kind::Plain(_) => socket_of(h)?.getsockopt(crate::consts::ZMQ_EVENTS, &mut buf),
+    }?;
+    Ok(c_int::from_ne_bytes(buf))
+}
+
+/// A poll starts (`on`) or stops watching a socket's descriptor from outside. Only
+/// thread-safe sockets care (their other threads must then raise it when they change
+/// something); true if this one does.
+pub(crate) fn watch(h: *mut c_void, on: bool) -> bool {
+    // SAFETY: handles are NULL or came from SOCKETS (stale ones read a dead tag).
+    match unsafe { SOCKETS.get(h) } {
+        Some(SocketCell { sock: Kind::Safe(s), .. }) => {
+            s.watch(on);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Whether the handle is a live thread-safe socket.
+pub(crate) fn is_thread_safe(h: *mut c_void) -> bool {
+    // SAFETY: as in watch.
+    matches!(unsafe { SOCKETS.get(h) }, Some(SocketCell { sock: Kind::Safe(_), .. }))
 }
 
 /// A C string argument, or EINVAL for NULL / non-UTF-8.
@@ -77,7 +181,12 @@ pub extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut c_void 
     guard(std::ptr::null_mut(), || {
         let ctx = ctx_of(context)?;
         let s = Socket::new(ctx, type_)?;
-        let cell = SocketCell { sock: UnsafeCell::new(s), poisoned: AtomicBool::new(false) };
+        let sock = if s.thread_safe() {
+            Kind::Safe(SafeSocket::new(s))
+        } else {
+            Kind::Plain(UnsafeCell::new(s))
+        };
+        let cell = SocketCell { sock, poisoned: AtomicBool::new(false) };
         Ok(SOCKETS.insert(Box::new(cell)))
     })
 }
@@ -89,7 +198,10 @@ pub unsafe extern "C" fn zmq_close(s: *mut c_void) -> c_int {
     guard_int(|| {
         // SAFETY: as in socket_of.
         let Some(cell) = (unsafe { SOCKETS.remove(s) }) else { return err(libc::ENOTSOCK) };
-        let sock = cell.sock.into_inner();
+        let sock = match cell.sock {
+            Kind::Plain(c) => c.into_inner(),
+            Kind::Safe(s) => s.into_socket(),
+        };
         if sock.ctx.is_inherited() {
             // A fork() child closing what it inherited: its pipes, mailboxes and
             // connections are the parent's too, so nothing is sent, dropped or closed
@@ -117,7 +229,7 @@ pub unsafe extern "C" fn zmq_setsockopt(
     optvallen: usize,
 ) -> c_int {
     guard_int(|| {
-        let sock = socket_of(s)?;
+        let mut sock = socket_of(s)?;
         let value: &[u8] = if optval.is_null() {
             if optvallen != 0 {
                 return err(libc::EINVAL);
@@ -144,7 +256,7 @@ pub unsafe extern "C" fn zmq_getsockopt(
     optvallen: *mut usize,
 ) -> c_int {
     guard_int(|| {
-        let sock = socket_of(s)?;
+        let mut sock = socket_of(s)?;
         if optvallen.is_null() {
             return err(libc::EFAULT);
         }
@@ -207,7 +319,7 @@ pub unsafe extern "C" fn zmq_disconnect(s: *mut c_void, addr: *const c_char) -> 
 
 /// Sends a message we built; returns its size.
 fn send_owned(s: *mut c_void, msg: Msg, flags: c_int) -> ZResult<c_int> {
-    let sock = socket_of(s)?;
+    let mut sock = socket_of(s)?;
     let n = msg.len();
     sock.send(msg, flags).map_err(|(e, _)| e)?;
     Ok(n.min(c_int::MAX as usize) as c_int)
@@ -266,7 +378,7 @@ pub unsafe extern "C" fn zmq_recv(
     flags: c_int,
 ) -> c_int {
     guard_int(|| {
-        let sock = socket_of(s)?;
+        let mut sock = socket_of(s)?;
         if buf.is_null() && len != 0 {
             return err(libc::EFAULT);
         }
@@ -286,7 +398,7 @@ pub unsafe extern "C" fn zmq_recv(
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
     guard_int(|| {
-        let sock = socket_of(s)?;
+        let mut sock = socket_of(s)?;
         // SAFETY: per the contract; take_from validates the struct.
         let m = unsafe { Msg::take_from(msg)? };
         let n = m.len();
@@ -307,7 +419,7 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
     guard_int(|| {
-        let sock = socket_of(s)?;
+        let mut sock = socket_of(s)?;
         // SAFETY: validates the struct before we block.
         unsafe { Msg::from_c(msg)? };
         let m = sock.recv(flags)?;
@@ -355,7 +467,7 @@ pub unsafe extern "C" fn zmq_sendiov(
     flags: c_int,
 ) -> c_int {
     guard_int(|| {
-        let sock = socket_of(s)?;
+        let mut sock = socket_of(s)?;
         if count == 0 || iov.is_null() {
             return err(libc::EINVAL);
         }
@@ -391,7 +503,7 @@ pub unsafe extern "C" fn zmq_recviov(
     flags: c_int,
 ) -> c_int {
     guard_int(|| {
-        let sock = socket_of(s)?;
+        let mut sock = socket_of(s)?;
         if count.is_null() || iov.is_null() {
             return err(libc::EINVAL);
         }
@@ -515,21 +627,30 @@ pub unsafe extern "C" fn zmq_leave(s: *mut c_void, group: *const c_char) -> c_in
     not_supported_on(s)
 }
 
+/// Connects a PEER socket and returns the routing id of the new peer (0 on error).
+///
 /// # Safety
 /// `addr` is NULL or a NUL-terminated string.
 #[cfg(zmq_draft)]
 #[no_mangle]
 pub unsafe extern "C" fn zmq_connect_peer(s: *mut c_void, addr: *const c_char) -> u32 {
-    let _ = addr;
-    not_supported_on(s);
-    0
+    guard(0, || {
+        let mut sock = socket_of(s)?;
+        if sock.opts.socket_type != crate::consts::ZMQ_PEER {
+            return err(libc::ENOTSUP);
+        }
+        sock.connect_peer(str_arg(addr)?)
+    })
 }
 
+/// Closes a PEER socket's connection to the peer with `routing_id`.
 #[cfg(zmq_draft)]
 #[no_mangle]
 pub extern "C" fn zmq_disconnect_peer(s: *mut c_void, routing_id: u32) -> c_int {
-    let _ = routing_id;
-    not_supported_on(s)
+    guard_int(|| {
+        socket_of(s)?.disconnect_peer(routing_id)?;
+        Ok(0)
+    })
 }
 
 /// # Safety

@@ -3,6 +3,8 @@
 //! socket's pattern (see `pattern`).
 
 pub(crate) mod active;
+pub(crate) mod channel;
+pub(crate) mod client;
 pub(crate) mod dealer;
 pub(crate) mod dist;
 mod endpoint;
@@ -17,6 +19,10 @@ pub(crate) mod pubsub;
 pub(crate) mod rep;
 pub(crate) mod req;
 pub(crate) mod router;
+pub(crate) mod safe;
+pub(crate) mod scatter;
+pub(crate) mod server;
+pub(crate) mod single;
 pub(crate) mod stream;
 pub(crate) mod trie;
 pub(crate) use crate::options::Options;
@@ -59,6 +65,9 @@ pub(crate) struct Socket {
     pub(crate) monitor: Arc<MonitorSlot>,
     /// Keeps the socket counted by its context until its last connection has lingered.
     token: Option<Arc<SocketToken>>,
+    /// Commands run so far: a thread-safe socket's other threads need waking only when
+    /// this moved (see `safe`).
+    pub(crate) commands_run: u64,
 }
 
 impl Socket {
@@ -90,6 +99,7 @@ impl Socket {
             net: Vec::new(),
             monitor: Arc::new(MonitorSlot::default()),
             token: Some(Arc::new(SocketToken { ctx: ctx_for_token, id })),
+            commands_run: 0,
         })
     }
 
@@ -100,6 +110,7 @@ impl Socket {
         if self.mailbox.has_pending() {
             let mut cmds = std::mem::take(&mut self.cmds);
             self.mailbox.take(&mut cmds);
+            self.commands_run += cmds.len() as u64;
             for cmd in cmds.drain(..) {
                 self.process(cmd);
             }
@@ -365,6 +376,9 @@ impl Socket {
         };
         match option {
             ZMQ_RCVMORE => int(self.rcvmore as i32, buf),
+            // A thread-safe socket offers no descriptor (libzmq: EINVAL); zmq_poller is
+            // the way to wait on it.
+            ZMQ_FD if self.thread_safe() => err(libc::EINVAL),
             ZMQ_FD => int(self.mailbox.fd(), buf),
             ZMQ_EVENTS => {
                 let ev = match self.events() {
@@ -373,7 +387,7 @@ impl Socket {
                 };
                 int(ev, buf)
             }
-            ZMQ_THREAD_SAFE => int(0, buf),
+            ZMQ_THREAD_SAFE => int(self.thread_safe() as i32, buf),
             ZMQ_LAST_ENDPOINT => {
                 let s = self.last_endpoint.as_bytes();
                 if buf.len() < s.len() + 1 {
@@ -417,6 +431,38 @@ impl Socket {
 
     pub(crate) fn is_ctx_terminated(&self) -> bool {
         self.ctx_terminated
+    }
+
+    /// Several threads may use this socket at once (its type says so).
+    pub(crate) fn thread_safe(&self) -> bool {
+        crate::options::thread_safe(self.opts.socket_type)
+    }
+
+    /// zmq_connect_peer: connects a PEER and answers the routing id of its new pipe.
+    pub(crate) fn connect_peer(&mut self, addr: &str) -> ZResult<u32> {
+        if self.opts.socket_type != ZMQ_PEER {
+            return err(libc::ENOTSUP);
+        }
+        // The pipe must exist when connect returns for its id to be known (libzmq: EFAULT).
+        if self.opts.immediate {
+            return err(libc::EFAULT);
+        }
+        self.connect(addr)?;
+        match self.pattern.last_peer_id() {
+            Some(id) => Ok(id),
+            None => err(libc::EFAULT),
+        }
+    }
+
+    /// zmq_disconnect_peer: closes the connection of the PEER's peer `id`.
+    pub(crate) fn disconnect_peer(&mut self, id: u32) -> ZResult<()> {
+        if self.opts.socket_type != ZMQ_PEER {
+            return err(libc::ENOTSUP);
+        }
+        self.process_commands()?;
+        self.pattern.disconnect_peer(&mut self.pipes, id)?;
+        self.reap_dead();
+        Ok(())
     }
 }
 

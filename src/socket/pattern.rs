@@ -94,6 +94,11 @@ patterns! {
     Rep(super::rep::Rep),
     Router(super::router::Router),
     Stream(super::stream::Stream),
+    Server(super::server::Server),
+    Client(super::client::Client),
+    Gather(super::scatter::Gather),
+    Scatter(super::scatter::Scatter),
+    Channel(super::channel::Channel),
 }
 
 impl Pattern {
@@ -110,6 +115,11 @@ impl Pattern {
             ZMQ_REP => Pattern::Rep(Default::default()),
             ZMQ_ROUTER => Pattern::Router(Default::default()),
             ZMQ_STREAM => Pattern::Stream(Default::default()),
+            ZMQ_SERVER | ZMQ_PEER => Pattern::Server(Default::default()),
+            ZMQ_CLIENT => Pattern::Client(Default::default()),
+            ZMQ_GATHER => Pattern::Gather(Default::default()),
+            ZMQ_SCATTER => Pattern::Scatter(Default::default()),
+            ZMQ_CHANNEL => Pattern::Channel(Default::default()),
             _ => return err(libc::EINVAL),
         })
     }
@@ -160,5 +170,20 @@ impl Pattern {
     }
     pub(crate) fn options_changed(&mut self, opts: &Options) {
         self.inner().options_changed(opts)
+    }
+
+    /// SERVER/PEER: the routing id of the peer attached last (zmq_connect_peer).
+    pub(crate) fn last_peer_id(&self) -> Option<u32> {
+        match self {
+            Pattern::Server(s) => Some(s.last_id()),
+            _ => None,
+        }
+    }
+    /// SERVER/PEER: drops the peer with routing id `id`; ENOTSUP for other types.
+    pub(crate) fn disconnect_peer(&mut self, pipes: &mut Pipes, id: u32) -> ZResult<()> {
+        match self {
+            Pattern::Server(s) => s.disconnect(pipes, id),
+            _ => err(libc::ENOTSUP),
+        }
     }
 }
