@@ -177,6 +177,8 @@ unsafe impl Send for Msg {}
 impl Msg {
     /// More frames of this message follow.
     pub(crate) const MORE: u8 = 1;
+    /// A ZMTP command carried in a pipe (a DISH's JOIN/LEAVE on its way to the wire).
+    pub(crate) const COMMAND: u8 = 2;
     pub(crate) const ROUTING_ID: u8 = 64;
     /// The body was shared by a copy (sticky, as libzmq's ZMQ_SHARED).
     pub(crate) const SHARED: u8 = 128;

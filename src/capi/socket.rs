@@ -502,8 +502,12 @@ fn not_supported_on(s: *mut c_void) -> c_int {
 #[cfg(zmq_draft)]
 #[no_mangle]
 pub unsafe extern "C" fn zmq_join(s: *mut c_void, group: *const c_char) -> c_int {
-    let _ = group;
-    not_supported_on(s)
+    guard_int(|| {
+        // SAFETY: the caller passes NULL or a NUL-terminated string.
+        let g = (!group.is_null()).then(|| unsafe { CStr::from_ptr(group) }.to_bytes());
+        socket_of(s)?.join(g)?;
+        Ok(0)
+    })
 }
 
 /// # Safety
@@ -511,8 +515,12 @@ pub unsafe extern "C" fn zmq_join(s: *mut c_void, group: *const c_char) -> c_int
 #[cfg(zmq_draft)]
 #[no_mangle]
 pub unsafe extern "C" fn zmq_leave(s: *mut c_void, group: *const c_char) -> c_int {
-    let _ = group;
-    not_supported_on(s)
+    guard_int(|| {
+        // SAFETY: the caller passes NULL or a NUL-terminated string.
+        let g = (!group.is_null()).then(|| unsafe { CStr::from_ptr(group) }.to_bytes());
+        socket_of(s)?.leave(g)?;
+        Ok(0)
+    })
 }
 
 /// # Safety

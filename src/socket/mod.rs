@@ -4,6 +4,8 @@
 
 pub(crate) mod active;
 pub(crate) mod dealer;
+pub(crate) mod dgram;
+pub(crate) mod dish;
 pub(crate) mod dist;
 mod endpoint;
 pub(crate) mod fq;
@@ -14,6 +16,7 @@ pub(crate) mod pattern;
 pub(crate) mod pipeline;
 pub(crate) mod pipes;
 pub(crate) mod pubsub;
+pub(crate) mod radio;
 pub(crate) mod rep;
 pub(crate) mod req;
 pub(crate) mod router;

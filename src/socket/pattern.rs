@@ -94,6 +94,9 @@ patterns! {
     Rep(super::rep::Rep),
     Router(super::router::Router),
     Stream(super::stream::Stream),
+    Radio(super::radio::Radio),
+    Dish(super::dish::Dish),
+    Dgram(super::dgram::Dgram),
 }
 
 impl Pattern {
@@ -110,6 +113,9 @@ impl Pattern {
             ZMQ_REP => Pattern::Rep(Default::default()),
             ZMQ_ROUTER => Pattern::Router(Default::default()),
             ZMQ_STREAM => Pattern::Stream(Default::default()),
+            ZMQ_RADIO => Pattern::Radio(Default::default()),
+            ZMQ_DISH => Pattern::Dish(Default::default()),
+            ZMQ_DGRAM => Pattern::Dgram(Default::default()),
             _ => return err(libc::EINVAL),
         })
     }
