@@ -256,10 +256,10 @@ impl Socket {
         if !allowed {
             return err(crate::error::ENOCOMPATPROTO);
         }
+        let io = self.ctx.io_mailbox(self.id, self.opts.affinity)?;
         let udp = transport::udp::UdpAddr::resolve(addr, bind, self.opts.ipv6)?;
         let (send, recv, raw) = (t != ZMQ_DISH, t != ZMQ_RADIO, t == ZMQ_DGRAM);
         let sock = transport::udp::open(&udp, &self.opts, send, recv, raw)?;
-        let io = self.ctx.io_mailbox(self.id)?;
         let link = self.link()?;
         let (mut mine, mut theirs) = pipe_pair(
             Some(self.mailbox.clone()),
