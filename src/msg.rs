@@ -177,6 +177,8 @@ unsafe impl Send for Msg {}
 impl Msg {
     /// More frames of this message follow.
     pub(crate) const MORE: u8 = 1;
+    /// A ZMTP command carried in a pipe (a DISH's JOIN/LEAVE on its way to the wire).
+    pub(crate) const COMMAND: u8 = 2;
     pub(crate) const ROUTING_ID: u8 = 64;
     /// The body was shared by a copy (sticky, as libzmq's ZMQ_SHARED).
     pub(crate) const SHARED: u8 = 128;
@@ -487,8 +489,7 @@ impl Msg {
                 let c = unsafe { &*e.content };
                 // A slice of a receive buffer is not shared by a clone (libzmq: 0 too).
                 let slice = e.data != c.data || e.len != c.len;
-                self.flags & Msg::SHARED != 0
-                    || (!slice && c.refs.load(Ordering::Relaxed) > 1)
+                self.flags & Msg::SHARED != 0 || (!slice && c.refs.load(Ordering::Relaxed) > 1)
             }
             _ => self.flags & Msg::SHARED != 0,
         }

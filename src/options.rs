@@ -1610,7 +1610,7 @@ mod effects {
         (ZMQ_MAXMSGSIZE, "MAXMSGSIZE", Fields(&["maxmsgsize"])),
         (ZMQ_SNDHWM, "SNDHWM", Fields(&["sndhwm"])),
         (ZMQ_RCVHWM, "RCVHWM", Fields(&["rcvhwm"])),
-        (ZMQ_MULTICAST_HOPS, "MULTICAST_HOPS", UnbuiltTransport(&["pgm", "epgm", "norm", "udp"])),
+        (ZMQ_MULTICAST_HOPS, "MULTICAST_HOPS", Fields(&["multicast_hops"])),
         (ZMQ_RCVTIMEO, "RCVTIMEO", Fields(&["rcvtimeo"])),
         (ZMQ_SNDTIMEO, "SNDTIMEO", Fields(&["sndtimeo"])),
         (ZMQ_IPV4ONLY, "IPV4ONLY", Fields(&["ipv6"])),
@@ -1662,7 +1662,7 @@ mod effects {
         (ZMQ_ZAP_ENFORCE_DOMAIN, "ZAP_ENFORCE_DOMAIN", Fields(&["zap_enforce_domain"])),
         (ZMQ_LOOPBACK_FASTPATH, "LOOPBACK_FASTPATH", WindowsOnly),
         (ZMQ_METADATA, "METADATA", Fields(&["metadata"])),
-        (ZMQ_MULTICAST_LOOP, "MULTICAST_LOOP", UnbuiltTransport(&["pgm", "epgm", "norm", "udp"])),
+        (ZMQ_MULTICAST_LOOP, "MULTICAST_LOOP", Fields(&["multicast_loop"])),
         (ZMQ_IN_BATCH_SIZE, "IN_BATCH_SIZE", Fields(&["in_batch_size"])),
         (ZMQ_OUT_BATCH_SIZE, "OUT_BATCH_SIZE", Fields(&["out_batch_size"])),
         (ZMQ_SOCKS_USERNAME, "SOCKS_USERNAME", Fields(&["socks_username"])),
@@ -1670,7 +1670,11 @@ mod effects {
         (ZMQ_RECONNECT_STOP, "RECONNECT_STOP", Fields(&["reconnect_stop"])),
         (ZMQ_XPUB_MANUAL_LAST_VALUE, "XPUB_MANUAL_LAST_VALUE", Fields(&["xpub_manual_last_value"])),
         (ZMQ_ONLY_FIRST_SUBSCRIBE, "ONLY_FIRST_SUBSCRIBE", Fields(&["only_first_subscribe"])),
-        (ZMQ_XSUB_VERBOSE_UNSUBSCRIBE, "XSUB_VERBOSE_UNSUBSCRIBE", Fields(&["xsub_verbose_unsubscribe"])),
+        (
+            ZMQ_XSUB_VERBOSE_UNSUBSCRIBE,
+            "XSUB_VERBOSE_UNSUBSCRIBE",
+            Fields(&["xsub_verbose_unsubscribe"]),
+        ),
     ];
 
     /// Whether `set` takes the option on some socket type with some plausible value.

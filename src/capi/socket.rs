@@ -614,8 +614,12 @@ fn not_supported_on(s: *mut c_void) -> c_int {
 #[cfg(zmq_draft)]
 #[no_mangle]
 pub unsafe extern "C" fn zmq_join(s: *mut c_void, group: *const c_char) -> c_int {
-    let _ = group;
-    not_supported_on(s)
+    guard_int(|| {
+        // SAFETY: the caller passes NULL or a NUL-terminated string.
+        let g = (!group.is_null()).then(|| unsafe { CStr::from_ptr(group) }.to_bytes());
+        socket_of(s)?.join(g)?;
+        Ok(0)
+    })
 }
 
 /// # Safety
@@ -623,8 +627,12 @@ pub unsafe extern "C" fn zmq_join(s: *mut c_void, group: *const c_char) -> c_int
 #[cfg(zmq_draft)]
 #[no_mangle]
 pub unsafe extern "C" fn zmq_leave(s: *mut c_void, group: *const c_char) -> c_int {
-    let _ = group;
-    not_supported_on(s)
+    guard_int(|| {
+        // SAFETY: the caller passes NULL or a NUL-terminated string.
+        let g = (!group.is_null()).then(|| unsafe { CStr::from_ptr(group) }.to_bytes());
+        socket_of(s)?.leave(g)?;
+        Ok(0)
+    })
 }
 
 /// Connects a PEER socket and returns the routing id of the new peer (0 on error).

@@ -8,6 +8,7 @@
 mod inbound;
 mod raw;
 mod stream;
+pub(crate) mod udp;
 
 pub(crate) use inbound::Inbound;
 pub(crate) use stream::{Established, HandshakeStep, StreamEngine};

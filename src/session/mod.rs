@@ -15,6 +15,7 @@
 mod link;
 mod listener;
 mod reconnect;
+pub(crate) mod udp;
 mod zap;
 
 pub(crate) use link::{SocketLink, SocketToken};

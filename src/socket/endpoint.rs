@@ -6,9 +6,11 @@
 
 use super::Socket;
 use crate::consts::*;
+use crate::engine::udp::UdpEngine;
 use crate::error::{err, Errno, ZResult, ETERM};
 use crate::io::command::Command;
 use crate::pipe::pipe_pair;
+use crate::session::udp::UdpSession;
 use crate::session::{Listener, Session, SocketLink, SocketToken};
 use crate::transport::connecter::Target;
 use crate::transport::listener::{self, BindError, IpcCleanup};
@@ -60,6 +62,7 @@ impl Socket {
                 self.add_net(addr, resolved, true);
                 Ok(())
             }
+            Endpoint::Udp(a) => self.open_udp(addr, &a, true),
         }
     }
 
@@ -142,6 +145,7 @@ impl Socket {
                 self.add_net(addr, addr.to_string(), false);
                 Ok(())
             }
+            Endpoint::Udp(a) => self.open_udp(addr, &a, false),
         }
     }
 
@@ -158,7 +162,7 @@ impl Socket {
                 Ok(())
             }
             Endpoint::Tcp(a) => self.close_net(addr, Some(&a)),
-            Endpoint::Ipc(_) => self.close_net(addr, None),
+            Endpoint::Ipc(_) | Endpoint::Udp(_) => self.close_net(addr, None),
         }
     }
 
@@ -174,7 +178,7 @@ impl Socket {
                 Ok(())
             }
             Endpoint::Tcp(a) => self.close_net(addr, Some(&a)),
-            Endpoint::Ipc(_) => self.close_net(addr, None),
+            Endpoint::Ipc(_) | Endpoint::Udp(_) => self.close_net(addr, None),
         }
     }
 
@@ -240,6 +244,40 @@ impl Socket {
         let l = Listener::new(sock, self.link()?, given.to_string(), resolved.clone(), cleanup);
         io.send(Command::Adopt(Box::new(l)));
         Ok(resolved)
+    }
+
+    /// zmq_bind (DISH, DGRAM) or zmq_connect (RADIO) of a udp endpoint: the datagram
+    /// socket is opened and bound here, so errors come back from the call (libzmq opens it
+    /// in its I/O thread and fails silently); a session in an I/O thread then moves
+    /// datagrams. ZMQ_LAST_ENDPOINT is the address without `udp://`, as libzmq reports it.
+    fn open_udp(&mut self, given: &str, addr: &str, bind: bool) -> ZResult<()> {
+        let t = self.opts.socket_type;
+        let allowed = if bind { matches!(t, ZMQ_DISH | ZMQ_DGRAM) } else { t == ZMQ_RADIO };
+        if !allowed {
+            return err(crate::error::ENOCOMPATPROTO);
+        }
+        let io = self.ctx.io_mailbox(self.id, self.opts.affinity)?;
+        let udp = transport::udp::UdpAddr::resolve(addr, bind, self.opts.ipv6)?;
+        let (send, recv, raw) = (t != ZMQ_DISH, t != ZMQ_RADIO, t == ZMQ_DGRAM);
+        let sock = transport::udp::open(&udp, &self.opts, send, recv, raw)?;
+        let link = self.link()?;
+        let (mut mine, mut theirs) = pipe_pair(
+            Some(self.mailbox.clone()),
+            None,
+            self.opts.sndhwm.max(0) as usize,
+            self.opts.rcvhwm.max(0) as usize,
+        );
+        // The endpoint names the pipe: a RADIO sends every group down a udp pipe.
+        mine.endpoint = Some(given.to_string());
+        theirs.endpoint = Some(given.to_string());
+        self.attach_pipe(mine, false, None);
+        let target = (send && !raw).then_some(udp.target);
+        let engine = UdpEngine::new(sock, target, send, recv, raw);
+        let session = UdpSession::new(link, given.to_string(), engine, theirs);
+        io.send(Command::Adopt(Box::new(session)));
+        self.add_net(given, given.to_string(), bind);
+        self.last_endpoint = addr.to_string();
+        Ok(())
     }
 
     /// zmq_connect for tcp/ipc. `target` is already validated.

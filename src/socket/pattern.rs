@@ -99,6 +99,9 @@ patterns! {
     Gather(super::scatter::Gather),
     Scatter(super::scatter::Scatter),
     Channel(super::channel::Channel),
+    Radio(super::radio::Radio),
+    Dish(super::dish::Dish),
+    Dgram(super::dgram::Dgram),
 }
 
 impl Pattern {
@@ -120,6 +123,9 @@ impl Pattern {
             ZMQ_GATHER => Pattern::Gather(Default::default()),
             ZMQ_SCATTER => Pattern::Scatter(Default::default()),
             ZMQ_CHANNEL => Pattern::Channel(Default::default()),
+            ZMQ_RADIO => Pattern::Radio(Default::default()),
+            ZMQ_DISH => Pattern::Dish(Default::default()),
+            ZMQ_DGRAM => Pattern::Dgram(Default::default()),
             _ => return err(libc::EINVAL),
         })
     }

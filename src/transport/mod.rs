@@ -1,6 +1,6 @@
 //! Transports: endpoint strings (`transport://address`), and per transport what produces
 //! a connected stream: listeners and connecters for tcp:// and ipc://, the pipe pair of
-//! inproc://. Nothing here knows sockets or sessions.
+//! inproc://; udp:// datagram sockets. Nothing here knows sockets or sessions.
 
 pub(crate) mod connecter;
 pub(crate) mod inproc;
@@ -9,6 +9,7 @@ pub(crate) mod listener;
 pub(crate) mod socks;
 pub(crate) mod stream;
 pub(crate) mod tcp;
+pub(crate) mod udp;
 
 use crate::error::{err, ZResult};
 
@@ -17,6 +18,7 @@ pub(crate) enum Endpoint {
     Inproc(String),
     Tcp(String),
     Ipc(String),
+    Udp(String),
 }
 
 /// Transports libzmq knows; those not built here answer EPROTONOSUPPORT, as a libzmq built
@@ -33,6 +35,7 @@ pub(crate) fn parse(addr: &str) -> ZResult<Endpoint> {
         "inproc" => Ok(Endpoint::Inproc(rest.to_string())),
         "tcp" => Ok(Endpoint::Tcp(rest.to_string())),
         "ipc" => Ok(Endpoint::Ipc(rest.to_string())),
+        "udp" => Ok(Endpoint::Udp(rest.to_string())),
         p if KNOWN.contains(&p) => err(libc::EPROTONOSUPPORT),
         _ => err(libc::EPROTONOSUPPORT),
     }

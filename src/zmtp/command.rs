@@ -3,6 +3,7 @@
 
 use super::ZmtpError;
 use crate::consts::{ZMQ_SUB, ZMQ_XSUB};
+use crate::error::ZResult;
 use crate::msg::Msg;
 
 /// Longest PING context a PONG echoes (RFC 37).
@@ -122,6 +123,32 @@ pub(crate) fn subscription_message(subscribe: bool, topic: &[u8]) -> Result<Msg,
     d[0] = u8::from(subscribe);
     d[1..].copy_from_slice(topic);
     Ok(m)
+}
+
+/// RADIO/DISH (RFC 48): a DISH's join or leave travels in its pipe in the form libzmq's
+/// DISH session hands to the wire, a command-flagged `\x04JOIN group` / `\x05LEAVE group`
+/// message, and on ZMTP (3.0 and 3.1 alike, as libzmq 4.3 sends it) as that command frame.
+pub(crate) fn group_command(join: bool, group: &[u8]) -> ZResult<Msg> {
+    let name: &[u8] = if join { b"\x04JOIN" } else { b"\x05LEAVE" };
+    let mut m = Msg::with_size(name.len() + group.len())?;
+    let d = m.data_mut();
+    d[..name.len()].copy_from_slice(name);
+    d[name.len()..].copy_from_slice(group);
+    m.set_flags(Msg::COMMAND);
+    Ok(m)
+}
+
+/// A JOIN (true) or LEAVE (false) from a DISH, and its group; None for anything else.
+pub(crate) fn parse_group_command(msg: &Msg) -> Option<(bool, &[u8])> {
+    if msg.flags() & Msg::COMMAND == 0 {
+        return None;
+    }
+    let d = msg.data();
+    if let Some(g) = d.strip_prefix(b"\x04JOIN") {
+        Some((true, g))
+    } else {
+        d.strip_prefix(b"\x05LEAVE").map(|g| (false, g))
+    }
 }
 
 #[cfg(test)]

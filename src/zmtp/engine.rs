@@ -7,6 +7,7 @@ use super::encoder::{Encoder, IoSlices};
 use super::heartbeat::{Heartbeat, HeartbeatAction, HeartbeatConfig, Tick};
 use super::mechanism::Mechanism;
 use super::{Command, Framing, ZmtpError};
+use crate::consts::{ZMQ_DISH, ZMQ_RADIO};
 use crate::msg::Msg;
 use std::time::Instant;
 
@@ -17,6 +18,17 @@ pub(crate) struct Engine {
     /// The handshake's mechanism, kept for the connection's life (None for ZMTP 1.0/2.0,
     /// which have none): every frame in and out passes through it.
     mechanism: Option<Mechanism>,
+    /// RADIO/DISH framing: a RADIO sends each message as a group frame then the body; a
+    /// DISH joins them again (and a RADIO receives JOIN/LEAVE as pipe commands).
+    groups: Groups,
+}
+
+/// How RADIO and DISH carry groups on ZMTP (libzmq's radio/dish sessions).
+enum Groups {
+    None,
+    Radio,
+    /// A DISH, with the group frame of the message in progress.
+    Dish(Option<Msg>),
 }
 
 impl Engine {
@@ -40,6 +52,11 @@ impl Engine {
             encoder: Encoder::new(version, socket_type, out_batch_size),
             heartbeat,
             mechanism,
+            groups: match socket_type {
+                ZMQ_RADIO => Groups::Radio,
+                ZMQ_DISH => Groups::Dish(None),
+                _ => Groups::None,
+            },
         }
     }
 
@@ -58,7 +75,7 @@ impl Engine {
     ) -> Result<(), ZmtpError> {
         self.decoder.filled(n);
         self.heartbeat.start(now);
-        let Engine { decoder, encoder, heartbeat, mechanism, .. } = self;
+        let Engine { decoder, encoder, heartbeat, mechanism, groups } = self;
         let mut failed = None;
         decoder.decode(&mut |f| {
             if failed.is_some() {
@@ -76,7 +93,11 @@ impl Engine {
                 None => f,
             };
             if let Some(f) = on_frame(heartbeat, encoder, mechanism, f, now) {
-                frames.push(f);
+                match groups.inbound(f) {
+                    Ok(Some(f)) => frames.push(f),
+                    Ok(None) => {}
+                    Err(e) => failed = Some(e),
+                }
             }
             Ok(())
         })?;
@@ -100,6 +121,22 @@ impl Engine {
     }
 
     pub(crate) fn encode(&mut self, msg: Msg) {
+        if msg.flags() & Msg::COMMAND != 0 {
+            // A DISH's JOIN/LEAVE: a command frame (none on ZMTP 1.0/2.0, as libzmq).
+            if let Some(cmd) = Command::parse(msg.data()) {
+                send_command(&mut self.mechanism, &mut self.encoder, &cmd);
+            }
+            return;
+        }
+        if matches!(self.groups, Groups::Radio) {
+            let mut group = Msg::from_slice(msg.group());
+            group.set_more(true);
+            self.encode_frame(group);
+        }
+        self.encode_frame(msg);
+    }
+
+    fn encode_frame(&mut self, msg: Msg) {
         match &mut self.mechanism {
             Some(m) => m.wrap_message(msg, &mut self.encoder),
             None => self.encoder.encode(msg),
@@ -143,6 +180,44 @@ impl Engine {
     /// When `heartbeat` next has something to do.
     pub(crate) fn next_timer(&self) -> Option<Instant> {
         self.heartbeat.deadline()
+    }
+}
+
+impl Groups {
+    /// What a decoded frame becomes for a RADIO or DISH (as libzmq's radio and dish
+    /// sessions do): a RADIO's JOIN/LEAVE commands become pipe commands, a DISH's group
+    /// frame and body one message with that group. A DISH given anything but a group frame
+    /// with MORE (at most 255 octets) then a one-frame body drops the connection, as libzmq.
+    fn inbound(&mut self, f: Frame) -> Result<Option<Frame>, ZmtpError> {
+        match (self, f) {
+            (Groups::Radio, Frame::Command(Command::Other { name, data }))
+                if name == b"JOIN" || name == b"LEAVE" =>
+            {
+                let m = super::command::group_command(name == b"JOIN", &data)
+                    .map_err(|_| ZmtpError::new(libc::ENOMEM, "no memory for a JOIN"))?;
+                Ok(Some(Frame::Message(m)))
+            }
+            (Groups::Dish(pending), Frame::Message(m)) => match pending.take() {
+                None => {
+                    if !m.more() || m.len() > crate::msg::GROUP_MAX_LENGTH {
+                        return Err(ZmtpError::proto("RADIO group frame malformed"));
+                    }
+                    *pending = Some(m);
+                    Ok(None)
+                }
+                Some(group) => {
+                    let mut body = m;
+                    // A NUL ends the group, as libzmq's copy of it does.
+                    let g = group.data();
+                    let g = &g[..g.iter().position(|&b| b == 0).unwrap_or(g.len())];
+                    if body.more() || body.set_group(g).is_err() {
+                        return Err(ZmtpError::proto("RADIO message malformed"));
+                    }
+                    Ok(Some(Frame::Message(body)))
+                }
+            },
+            (_, f) => Ok(Some(f)),
+        }
     }
 }
 

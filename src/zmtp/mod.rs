@@ -32,7 +32,7 @@ mod tests;
 #[cfg(test)]
 mod wire_tests;
 
-pub(crate) use command::Command;
+pub(crate) use command::{group_command, parse_group_command, Command};
 pub(crate) use curve::SecretKey;
 pub(crate) use decoder::{Decoder, Frame, Progress};
 pub(crate) use engine::Engine;
