@@ -31,51 +31,75 @@ use std::time::{Duration, Instant};
 /// options; see secure.c). Expectations were checked with libzmq at both ends.
 static CASES: &[Case] = &[
     // PLAIN through ZAP: admin/password is allowed, User-Id and metadata reach the server.
+    // (Not here: PLAIN without a handler. libzmq 4.3.4's server then sometimes neither
+    // closes nor raises an event, libzmq at both ends, about one run in four.)
     Case { name: "plain-allow", server: "plain user_id=admin", client: "plain", racy: &[] },
     Case {
         name: "plain-wrong-password",
         server: "plain expect=fail event=HANDSHAKE_FAILED_AUTH:400",
-        client: "plain pass=wrong expect=fail event=HANDSHAKE_FAILED_AUTH:400", racy: &[]
+        client: "plain pass=wrong expect=fail event=HANDSHAKE_FAILED_AUTH:400",
+        racy: &[],
     },
     // CURVE: the known client key is allowed; multipart with empty parts and the 255/256
     // frame boundary, then boxed frames over 64 KiB and 1 MiB.
     Case {
         name: "curve-multipart",
         server: "curve user_id=curve-client",
-        client: "curve payload=multipart", racy: &[]
+        client: "curve payload=multipart",
+        racy: &[],
     },
     Case {
         name: "curve-large",
         server: "curve user_id=curve-client",
-        client: "curve payload=large", racy: &[]
+        client: "curve payload=large",
+        racy: &[],
     },
     // A valid key pair ZAP does not know: 400 on both ends.
     Case {
         name: "curve-unknown-client-key",
         server: "curve expect=fail event=HANDSHAKE_FAILED_AUTH:400",
-        client: "curve clientkey=unknown expect=fail event=HANDSHAKE_FAILED_AUTH:400", racy: &[]
+        client: "curve clientkey=unknown expect=fail event=HANDSHAKE_FAILED_AUTH:400",
+        racy: &[],
     },
     // The client boxes its HELLO for another key: the server cannot open it and closes.
     Case {
         name: "curve-wrong-server-key",
         server: "curve expect=fail event=HANDSHAKE_FAILED_PROTOCOL:ZMTP_CRYPTOGRAPHIC",
-        client: "curve serverkey=wrong expect=fail event=HANDSHAKE_FAILED_NO_DETAIL", racy: &[]
+        client: "curve serverkey=wrong expect=fail event=HANDSHAKE_FAILED_NO_DETAIL",
+        racy: &[],
     },
     // No ZAP handler: CURVE encrypts without authenticating.
-    Case { name: "curve-no-handler", server: "curve zap=0", client: "curve payload=multipart", racy: &[] },
+    Case {
+        name: "curve-no-handler",
+        server: "curve zap=0",
+        client: "curve payload=multipart",
+        racy: &[],
+    },
     // NULL with a ZAP domain asks ZAP too.
-    Case { name: "null-zap-allow", server: "null domain=global user_id=anonymous", client: "null", racy: &[] },
+    Case {
+        name: "null-zap-allow",
+        server: "null domain=global user_id=anonymous",
+        client: "null",
+        racy: &[],
+    },
     Case {
         name: "null-zap-deny",
         server: "null domain=deny expect=fail event=HANDSHAKE_FAILED_AUTH:400",
-        client: "null expect=fail event=HANDSHAKE_FAILED_AUTH:400", racy: &[]
+        client: "null expect=fail event=HANDSHAKE_FAILED_AUTH:400",
+        racy: &[],
     },
     // Both ends check the peer's greeting; one that closes first can leave the other with
     // only the closed connection (NO_DETAIL, EPIPE) on that attempt.
     Case {
         name: "mechanism-mismatch",
-        server: "plain expect=fail event=HANDSHAKE_FAILED_PROTOCOL:ZMTP_MECHANISM_MISMATCH|HANDSHAKE_FAILED_NO_DETAIL",
-        client: "curve expect=fail event=HANDSHAKE_FAILED_PROTOCOL:ZMTP_MECHANISM_MISMATCH|HANDSHAKE_FAILED_NO_DETAIL",
+        server: concat!(
+            "plain expect=fail ",
+            "event=HANDSHAKE_FAILED_PROTOCOL:ZMTP_MECHANISM_MISMATCH|HANDSHAKE_FAILED_NO_DETAIL"
+        ),
+        client: concat!(
+            "curve expect=fail ",
+            "event=HANDSHAKE_FAILED_PROTOCOL:ZMTP_MECHANISM_MISMATCH|HANDSHAKE_FAILED_NO_DETAIL"
+        ),
         racy: &[
             "event HANDSHAKE_FAILED_PROTOCOL:ZMTP_MECHANISM_MISMATCH",
             "event HANDSHAKE_FAILED_NO_DETAIL:32",
