@@ -5,13 +5,20 @@
  * sharing one context with the default number of I/O threads.
  *
  *   bench TRANSPORT TEST SIZE [COUNT]     TRANSPORT: inproc | tcp | ipc
- *                                         TEST:      throughput | latency
+ *                                         TEST:      throughput | latency |
+ *                                                    curve-throughput |
+ *                                                    curve-handshake
  *   bench --which                         which libzmq got loaded
  *
  * Success: one line on stdout, "key=value" fields after the configuration:
  *   tcp throughput 64 msgs=... elapsed_s=... msg_per_s=... mb_per_s=... lib=4.3.4
  *   tcp latency 1 roundtrips=... elapsed_s=... latency_us=... rtt_us=...
  *       latency_kind=rtt/2 lib=4.3.4
+ *   tcp curve-handshake 1 conns=... elapsed_s=... conn_per_s=... lib=4.3.4
+ * curve-throughput is throughput with CURVE on both sockets (the PULL is the
+ * server); curve-handshake times COUNT fresh CURVE DEALERs, each connecting
+ * to one ROUTER server, completing the handshake, making one round trip of
+ * SIZE bytes and closing (tcp and ipc only: inproc has no mechanism).
  * Throughput is timed on the receiver from its first to its last message,
  * so it counts msgs-1 intervals; MB is 10^6 bytes of payload.
  * Latency is timed on the REQ side over all round trips (a few warm-up round
@@ -59,6 +66,7 @@
 #pragma weak zmq_msg_size
 #pragma weak zmq_msg_data
 #pragma weak zmq_msg_close
+#pragma weak zmq_msg_more
 #pragma weak zmq_errno
 #pragma weak zmq_strerror
 #pragma weak zmq_version
@@ -432,6 +440,217 @@ static void run_latency(const char *transport, size_t size, long count)
            cfg_label, count, job.elapsed, rtt_us / 2, rtt_us, ver);
 }
 
+/* ----------------------------------------------------------------- CURVE */
+
+/* libzmq's documented example key pairs (zmq_curve.adoc), as Z85 text. */
+#define CURVE_SERVER_PUBLIC "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+#define CURVE_SERVER_SECRET "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
+#define CURVE_CLIENT_PUBLIC "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+#define CURVE_CLIENT_SECRET "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"
+
+static void set_key(void *s, int opt, const char *z85, const char *name)
+{
+    if (zmq_setsockopt(s, opt, z85, 40) != 0) {
+        char what[64];
+        snprintf(what, sizeof what, "zmq_setsockopt(%s)", name);
+        fail_call(what);
+    }
+}
+
+/* CURVE server or client options on s. No ZAP handler runs: libzmq's CURVE
+ * server then accepts any client key, so only the handshake is measured. */
+static void curve_socket(void *s, int server)
+{
+    if (server) {
+        set_int(s, ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER");
+        set_key(s, ZMQ_CURVE_SECRETKEY, CURVE_SERVER_SECRET, "ZMQ_CURVE_SECRETKEY");
+    } else {
+        set_key(s, ZMQ_CURVE_SERVERKEY, CURVE_SERVER_PUBLIC, "ZMQ_CURVE_SERVERKEY");
+        set_key(s, ZMQ_CURVE_PUBLICKEY, CURVE_CLIENT_PUBLIC, "ZMQ_CURVE_PUBLICKEY");
+        set_key(s, ZMQ_CURVE_SECRETKEY, CURVE_CLIENT_SECRET, "ZMQ_CURVE_SECRETKEY");
+    }
+}
+
+/* curve-throughput sender: push_thread with a CURVE client socket. */
+static void *curve_push_thread(void *arg)
+{
+    struct job *job = arg;
+    void *s = open_socket(job->ctx, ZMQ_PUSH, "ZMQ_PUSH", 0);
+    curve_socket(s, 0);
+    connect_endpoint(s, job->endpoint);
+    for (long i = 0; i < job->count; i++) {
+        zmq_msg_t msg;
+        if (zmq_msg_init_size(&msg, job->size) != 0)
+            fail_call("zmq_msg_init_size");
+        if (job->size > 0)
+            memset(zmq_msg_data(&msg), 'x', job->size < 8 ? job->size : 8);
+        if (zmq_msg_send(&msg, s, 0) < 0) {
+            char what[96];
+            snprintf(what, sizeof what, "zmq_msg_send (PUSH, after %ld of %ld)",
+                     i, job->count);
+            fail_call(what);
+        }
+    }
+    /* As push_thread: close only once the receiver has everything. */
+    pthread_mutex_lock(&job->lock);
+    while (!job->done)
+        pthread_cond_wait(&job->cond, &job->lock);
+    pthread_mutex_unlock(&job->lock);
+    close_socket(s);
+    return NULL;
+}
+
+/* run_throughput with CURVE on both ends; the same output line. */
+static void run_curve_throughput(const char *transport, size_t size, long count)
+{
+    struct job job = {0};
+    pthread_mutex_init(&job.lock, NULL);
+    pthread_cond_init(&job.cond, NULL);
+    job.size = size;
+    job.count = count;
+    job.ctx = zmq_ctx_new();
+    if (!job.ctx)
+        fail_call("zmq_ctx_new");
+
+    void *pull = open_socket(job.ctx, ZMQ_PULL, "ZMQ_PULL", 0);
+    curve_socket(pull, 1);
+    bind_endpoint(pull, transport, "cthr", job.endpoint, sizeof job.endpoint);
+
+    pthread_t sender;
+    start_thread(&sender, curve_push_thread, &job);
+
+    zmq_msg_t msg;
+    if (zmq_msg_init(&msg) != 0)
+        fail_call("zmq_msg_init");
+    double start = 0;
+    for (long i = 0; i < count; i++) {
+        int n = zmq_msg_recv(&msg, pull, 0);
+        if (n < 0) {
+            char what[96];
+            snprintf(what, sizeof what, "zmq_msg_recv (PULL, after %ld of %ld)",
+                     i, count);
+            fail_call(what);
+        }
+        if ((size_t)n != size || zmq_msg_size(&msg) != size)
+            fail(EXIT_API, "zmq_msg_recv (PULL)", "message has the wrong size");
+        if (i == 0)
+            start = now_s();
+    }
+    double elapsed = now_s() - start;
+    zmq_msg_close(&msg);
+
+    pthread_mutex_lock(&job.lock);
+    job.done = 1;
+    pthread_cond_signal(&job.cond);
+    pthread_mutex_unlock(&job.lock);
+    pthread_join(sender, NULL);
+    close_socket(pull);
+    if (zmq_ctx_term(job.ctx) != 0)
+        fail_call("zmq_ctx_term");
+    cleanup_ipc();
+
+    long intervals = count > 1 ? count - 1 : 1;
+    if (elapsed <= 0)
+        elapsed = 1e-9;
+    double mps = (double)intervals / elapsed;
+    char ver[32];
+    lib_version(ver, sizeof ver);
+    printf("%s msgs=%ld elapsed_s=%.4f msg_per_s=%.0f mb_per_s=%.2f lib=%s\n",
+           cfg_label, count, elapsed, mps, mps * (double)size / 1e6, ver);
+}
+
+/* curve-handshake server: a CURVE ROUTER echoing every request until it has
+ * answered count of them. */
+struct echo_job {
+    void *router;
+    long count;
+};
+
+static void *curve_echo_thread(void *arg)
+{
+    struct echo_job *job = arg;
+    void *router = job->router;
+    zmq_msg_t id, body;
+    for (long i = 0; i < job->count; i++) {
+        if (zmq_msg_init(&id) != 0 || zmq_msg_init(&body) != 0)
+            fail_call("zmq_msg_init");
+        if (zmq_msg_recv(&id, router, 0) < 0)
+            fail_call("zmq_msg_recv (ROUTER routing id)");
+        if (!zmq_msg_more(&id))
+            fail(EXIT_API, "zmq_msg_recv (ROUTER)", "request without a body");
+        if (zmq_msg_recv(&body, router, 0) < 0)
+            fail_call("zmq_msg_recv (ROUTER body)");
+        if (zmq_msg_send(&id, router, ZMQ_SNDMORE) < 0 || zmq_msg_send(&body, router, 0) < 0)
+            fail_call("zmq_msg_send (ROUTER)");
+    }
+    return NULL;
+}
+
+/* CURVE connections per second: each iteration opens a DEALER, connects,
+ * does one round trip (which waits for the handshake) and closes it. */
+static void run_curve_handshake(const char *transport, size_t size, long count)
+{
+    NEED(zmq_msg_more);
+    /* A few untimed connections first, as the latency test warms up. */
+    const long warmup = 10;
+    struct job job = {0};
+    job.count = count + warmup;
+    job.ctx = zmq_ctx_new();
+    if (!job.ctx)
+        fail_call("zmq_ctx_new");
+    void *router = open_socket(job.ctx, ZMQ_ROUTER, "ZMQ_ROUTER", 0);
+    curve_socket(router, 1);
+    bind_endpoint(router, transport, "chs", job.endpoint, sizeof job.endpoint);
+
+    struct echo_job echo = {router, job.count};
+    pthread_t server;
+    int rc = pthread_create(&server, NULL, curve_echo_thread, &echo);
+    if (rc != 0)
+        fail(EXIT_API, "pthread_create", strerror(rc));
+
+    zmq_msg_t reply;
+    if (zmq_msg_init(&reply) != 0)
+        fail_call("zmq_msg_init");
+    double start = 0;
+    for (long i = 0; i < job.count; i++) {
+        if (i == warmup)
+            start = now_s();
+        void *s = open_socket(job.ctx, ZMQ_DEALER, "ZMQ_DEALER", 0);
+        curve_socket(s, 0);
+        connect_endpoint(s, job.endpoint);
+        zmq_msg_t msg;
+        if (zmq_msg_init_size(&msg, size) != 0)
+            fail_call("zmq_msg_init_size");
+        if (zmq_msg_send(&msg, s, 0) < 0)
+            fail_call("zmq_msg_send (DEALER)");
+        int n = zmq_msg_recv(&reply, s, 0);
+        if (n < 0) {
+            char what[96];
+            snprintf(what, sizeof what, "zmq_msg_recv (DEALER, connection %ld of %ld)",
+                     i + 1, job.count);
+            fail_call(what);
+        }
+        if ((size_t)n != size)
+            fail(EXIT_API, "zmq_msg_recv (DEALER)", "reply has the wrong size");
+        close_socket(s);
+    }
+    double elapsed = now_s() - start;
+    zmq_msg_close(&reply);
+
+    pthread_join(server, NULL);
+    close_socket(router);
+    if (zmq_ctx_term(job.ctx) != 0)
+        fail_call("zmq_ctx_term");
+    cleanup_ipc();
+
+    if (elapsed <= 0)
+        elapsed = 1e-9;
+    char ver[32];
+    lib_version(ver, sizeof ver);
+    printf("%s conns=%ld elapsed_s=%.4f conn_per_s=%.0f lib=%s\n",
+           cfg_label, count, elapsed, (double)count / elapsed, ver);
+}
+
 /* ------------------------------------------------------------------- main */
 
 /* --which: the version the library reports and the file actually mapped. */
@@ -460,6 +679,10 @@ static int which(void)
 static long default_count(const char *transport, const char *test, size_t size)
 {
     int inproc = strcmp(transport, "inproc") == 0;
+    if (strcmp(test, "curve-handshake") == 0)
+        return 300;
+    if (strcmp(test, "curve-throughput") == 0)
+        return size <= 64 ? 300000 : 100000;
     if (strcmp(test, "latency") == 0)
         return inproc ? 100000 : 20000;
     if (size <= 64)
@@ -475,8 +698,11 @@ static void usage(void)
             "usage: bench TRANSPORT TEST SIZE [COUNT]\n"
             "         TRANSPORT  inproc | tcp | ipc\n"
             "         TEST       throughput (PUSH->PULL) | latency (REQ<->REP)\n"
+            "                    | curve-throughput (PUSH->PULL, CURVE; tcp/ipc)\n"
+            "                    | curve-handshake (CURVE connections/s; tcp/ipc)\n"
             "         SIZE       message size in bytes\n"
             "         COUNT      messages (throughput) or round trips (latency)\n"
+            "                    or connections (curve-handshake)\n"
             "       bench --which   print the loaded libzmq's version and path\n"
             "environment: BENCH_WATCHDOG_S limits one run (default %d s)\n",
             WATCHDOG_S);
@@ -495,7 +721,11 @@ int main(int argc, char **argv)
     if (strcmp(transport, "inproc") && strcmp(transport, "tcp") &&
         strcmp(transport, "ipc"))
         usage();
-    if (strcmp(test, "throughput") && strcmp(test, "latency"))
+    int curve = strcmp(test, "curve-throughput") == 0 ||
+                strcmp(test, "curve-handshake") == 0;
+    if (strcmp(test, "throughput") && strcmp(test, "latency") && !curve)
+        usage();
+    if (curve && strcmp(transport, "inproc") == 0)
         usage();
     char *end;
     long size = strtol(argv[3], &end, 10);
@@ -519,7 +749,11 @@ int main(int argc, char **argv)
     alarm((unsigned)limit);
 
     check_symbols();
-    if (strcmp(test, "throughput") == 0)
+    if (strcmp(test, "curve-throughput") == 0)
+        run_curve_throughput(transport, (size_t)size, count);
+    else if (strcmp(test, "curve-handshake") == 0)
+        run_curve_handshake(transport, (size_t)size, count);
+    else if (strcmp(test, "throughput") == 0)
         run_throughput(transport, (size_t)size, count);
     else
         run_latency(transport, (size_t)size, count);

@@ -157,7 +157,13 @@ CONFIGS=(
     "ipc throughput 65536 40000"
     "ipc latency 1 30000"
     "ipc latency 1024 30000"
+    "tcp curve-throughput 64 300000"
+    "tcp curve-throughput 1024 100000"
+    "tcp curve-handshake 1 300"
 )
+
+# Rates (msg/s, connections/s) are better higher; latency is better lower.
+higher_is_better() { [ "$1" != latency ]; }
 
 # One run: prints the figure (msg/s or one-way us) on stdout, or returns
 # non-zero with "call: reason" in $WORK/why.
@@ -173,11 +179,11 @@ run_one() { # libdir transport test size count
         cat "$out" "$err"
     } >>"$RAW_LOG"
     if [ "$rc" = 0 ]; then
-        if [ "$test" = throughput ]; then
-            line=$(sed -n 's/.* msg_per_s=\([0-9.]*\).*/\1/p' "$out")
-        else
-            line=$(sed -n 's/.* latency_us=\([0-9.]*\).*/\1/p' "$out")
-        fi
+        case "$test" in
+            latency) line=$(sed -n 's/.* latency_us=\([0-9.]*\).*/\1/p' "$out") ;;
+            curve-handshake) line=$(sed -n 's/.* conn_per_s=\([0-9.]*\).*/\1/p' "$out") ;;
+            *) line=$(sed -n 's/.* msg_per_s=\([0-9.]*\).*/\1/p' "$out") ;;
+        esac
         if [ -n "$line" ]; then
             printf '%s\n' "$line"
             return 0
@@ -203,7 +209,7 @@ run_one() { # libdir transport test size count
 
 best() { # test numbers... -> the best: highest msg/s, lowest latency
     local test=$1; shift
-    if [ "$test" = throughput ]; then
+    if higher_is_better "$test"; then
         printf '%s\n' "$@" | sort -g | tail -n 1
     else
         printf '%s\n' "$@" | sort -g | head -n 1
@@ -224,7 +230,7 @@ busy_pct() {
 }
 
 fmt_fig() { # test value
-    if [ "$1" = throughput ]; then LC_ALL=C printf '%.0f' "$2"; else LC_ALL=C printf '%.2f' "$2"; fi
+    if higher_is_better "$1"; then LC_ALL=C printf '%.0f' "$2"; else LC_ALL=C printf '%.2f' "$2"; fi
 }
 
 # ------------------------------------------------------------------ header
@@ -236,17 +242,19 @@ if [ "$REF_OK" = 1 ]; then echo "  libzmq:   $REF_ID"; else echo "  libzmq:   n/
 echo "  bench.c compiled against $HEADER, linked against $(basename "$LINKED") ($(basename "$(readlink "$LINKED/libzmq.so" 2>/dev/null || echo '?')"))"
 echo "  throughput: PUSH->PULL in one process, msg/s from the receiver's first to last message"
 echo "  latency:    REQ<->REP in one process, microseconds one-way = mean round trip / 2"
-echo "  ratio > 1 means ferrozmq is better: throughput ours/theirs, latency theirs/ours"
+echo "  curve-*:    CURVE on both ends (no ZAP handler); throughput as above, handshake:"
+echo "              connections/s, each a new DEALER: connect, handshake, one round trip, close"
+echo "  ratio > 1 means ferrozmq is better: rates (msg/s, conn/s) ours/theirs, latency theirs/ours"
 if [ "$IDLE_CHECK" != "?" ] && [ "$IDLE_CHECK" -ge 15 ]; then
     echo "  WARNING: the CPUs were ${IDLE_CHECK}% busy just before the run; other"
     echo "  processes compete with the benchmark and the figures will be noisy"
 fi
 echo
-ROW_FMT='%-9s %-11s %6s %-6s %-34s %-16s %s\n'
+ROW_FMT='%-9s %-16s %6s %-6s %-34s %-16s %s\n'
 # shellcheck disable=SC2059
 printf "$ROW_FMT" transport test size unit ferrozmq libzmq ratio
 # shellcheck disable=SC2059
-printf "$ROW_FMT" --------- ----------- ------ ------ ---------------------------------- ---------------- -----
+printf "$ROW_FMT" --------- ---------------- ------ ------ ---------------------------------- ---------------- -----
 
 # why n/a: full reason -> the rows it happened in, in order of appearance
 declare -A WHY_ROWS=()
@@ -324,7 +332,7 @@ for cfg in "${CONFIGS[@]}"; do
         fi
     fi
     if [ -n "$ours_best" ] && [ -n "$ref_best" ]; then
-        if [ "$test" = throughput ]; then
+        if higher_is_better "$test"; then
             ratio=$(awk -v a="$ours_best" -v b="$ref_best" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
         else
             ratio=$(awk -v a="$ref_best" -v b="$ours_best" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
@@ -334,7 +342,11 @@ for cfg in "${CONFIGS[@]}"; do
     # a cell shows the end of the reason, cut to fit; the full one is below
     [ ${#ours_cell} -le 34 ] || ours_cell="${ours_cell:0:32}.)"
     [ ${#ref_cell} -le 16 ] || ref_cell="${ref_cell:0:14}.)"
-    unit=$([ "$test" = throughput ] && echo msg/s || echo us)
+    case "$test" in
+        latency) unit=us ;;
+        curve-handshake) unit=conn/s ;;
+        *) unit=msg/s ;;
+    esac
     # shellcheck disable=SC2059
     printf "$ROW_FMT" "$transport" "$test" "$size" "$unit" "$ours_cell" "$ref_cell" "$ratio"
 done

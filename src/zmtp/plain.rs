@@ -13,6 +13,12 @@ use super::zap::{ZapReply, ZapRequest};
 use super::{MonitorEvent, ZmtpError};
 use crate::consts::*;
 
+/// The ERROR command's name as libzmq's PLAIN writes and expects it. libzmq spells it
+/// "\x05ERROR" in C, where the hex escape swallows the 'E': the name is the five octets
+/// "^RROR" (0x5E 'R' 'R' 'O' 'R') with no length octet, and its PLAIN client answers the
+/// RFC's "\x05ERROR" with UNEXPECTED_COMMAND. NULL and CURVE spell it correctly.
+const LIBZMQ_PLAIN_ERROR: &[u8] = b"\x5eRROR";
+
 fn unexpected(what: &'static str) -> ZmtpError {
     ZmtpError::protocol(ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND, what)
 }
@@ -108,7 +114,10 @@ impl PlainClient {
             self.state = ClientState::Ready;
             return Ok(());
         }
-        if let Some(data) = body.strip_prefix(b"\x05ERROR") {
+        // libzmq's name first; the RFC's too, from other implementations.
+        let error =
+            body.strip_prefix(LIBZMQ_PLAIN_ERROR).or_else(|| body.strip_prefix(b"\x05ERROR"));
+        if let Some(data) = error {
             if !matches!(self.state, ClientState::ExpectWelcome | ClientState::ExpectReady) {
                 return Err(unexpected("ERROR out of turn"));
             }
@@ -169,7 +178,9 @@ impl PlainServer {
             }
             ServerState::SendError(status) => {
                 self.state = ServerState::Failed;
-                Some(zap_error_body(status))
+                let mut b = zap_error_body(status);
+                b.splice(..6, LIBZMQ_PLAIN_ERROR.iter().copied());
+                Some(b)
             }
             _ => None,
         }
@@ -358,7 +369,7 @@ mod tests {
             let next = s.next_command(&local());
             assert_eq!(next.is_some(), error_sent, "status {status}");
             if let Some(b) = next {
-                assert_eq!(b, format!("\x05ERROR\x03{status}").as_bytes());
+                assert_eq!(b, format!("^RROR\x03{status}").as_bytes());
                 let e = c.process(&b, &local(), &mut Peer::default()).unwrap_err();
                 assert_eq!(e.event, Some(MonitorEvent::Auth(i32::from(status))));
             }
@@ -425,5 +436,13 @@ mod tests {
             e.event,
             Some(MonitorEvent::Protocol(ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR))
         );
+
+        // libzmq's spelling of ERROR and the RFC's both carry the status.
+        for error in [&b"^RROR\x03400"[..], b"\x05ERROR\x03400"] {
+            let mut c = PlainClient::new(b"u", SecretBytes::default());
+            c.next_command(&l);
+            let e = c.process(error, &l, &mut Peer::default()).unwrap_err();
+            assert_eq!(e.event, Some(MonitorEvent::Auth(400)));
+        }
     }
 }

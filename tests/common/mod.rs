@@ -52,3 +52,43 @@ pub fn compiler() -> cc::Tool {
         .target(target)
         .get_compiler()
 }
+
+/// Builds one of the interop programs in capi-tests/interop/ (`source`, relative to the
+/// repository): against ferrozmq's header and library in `ferrozmq`, or, with None, against
+/// /usr/include/zmq.h and the system's libzmq.so.5 by its file name. Built aside and renamed,
+/// so a concurrent cargo test never runs a half-written file.
+pub fn compile_interop(source: &str, out: &Path, ferrozmq: Option<&Path>) -> Result<(), String> {
+    let mut cmd = compiler().to_command();
+    cmd.arg("-std=gnu11").args(["-Wall", "-Wextra", "-Werror", "-Wno-unused-function"]);
+    if ferrozmq.is_some() {
+        cmd.arg("-DINTEROP_FERROZMQ").arg("-I").arg(root().join("include"));
+    }
+    cmd.arg(root().join(source));
+    match ferrozmq {
+        Some(dir) => cmd.arg("-L").arg(dir).arg("-lzmq"),
+        None => cmd.args(["-L/usr/lib/x86_64-linux-gnu", "-l:libzmq.so.5"]),
+    };
+    cmd.arg("-lpthread");
+    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+    cmd.arg("-o").arg(&tmp);
+    let o = cmd.output().map_err(|e| e.to_string())?;
+    if o.status.success() {
+        std::fs::rename(&tmp, out).map_err(|e| e.to_string())
+    } else {
+        Err(String::from_utf8_lossy(&o.stderr).into_owned())
+    }
+}
+
+/// An exit status in words, naming the signals the interop programs die of.
+pub fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (_, Some(14)) => "killed by SIGALRM (its 20 s alarm)".into(),
+        (_, Some(6)) => "killed by SIGABRT".into(),
+        (_, Some(9)) => "killed by SIGKILL".into(),
+        (_, Some(11)) => "killed by SIGSEGV".into(),
+        (_, Some(sig)) => format!("killed by signal {sig}"),
+        _ => status.to_string(),
+    }
+}
