@@ -35,7 +35,6 @@ pub(crate) fn get_errno() -> i32 {
 /// poisons the socket the call was using, see `socket::SocketCell`), and
 /// an error becomes `fail` with its errno.
 pub(crate) fn guard<T>(fail: T, f: impl FnOnce() -> ZResult<T>) -> T {
-    socket::clear_current();
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(v)) => v,
         Ok(Err(Errno(e))) => {
@@ -43,8 +42,7 @@ pub(crate) fn guard<T>(fail: T, f: impl FnOnce() -> ZResult<T>) -> T {
             fail
         }
         Err(_) => {
-            // Whatever socket the call was using is left in an unknown state.
-            socket::poison_current();
+            // A socket the call was using was poisoned as its SockRef unwound.
             set_errno(libc::EFAULT);
             fail
         }

@@ -9,7 +9,7 @@ use crate::error::{err, ZResult};
 use crate::msg::Msg;
 use crate::socket::safe::{SafeGuard, SafeSocket};
 use crate::socket::Socket;
-use std::cell::{Cell, UnsafeCell};
+use std::cell::UnsafeCell;
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,27 +29,42 @@ enum Kind {
     Safe(SafeSocket),
 }
 
-/// A socket as one API call holds it: plainly, or locked for a thread-safe type.
-pub(crate) enum SockRef<'a> {
+/// A socket as one API call holds it: plainly, or locked for a thread-safe type. If the
+/// call panics while holding it, dropping it during the unwind poisons the socket.
+pub(crate) struct SockRef<'a> {
+    inner: Held<'a>,
+    poisoned: &'a AtomicBool,
+}
+
+enum Held<'a> {
     Plain(&'a mut Socket),
     Safe(SafeGuard<'a>),
+}
+
+impl Drop for SockRef<'_> {
+    fn drop(&mut self) {
+        // Cheap when no thread is panicking (a global counter is checked first).
+        if std::thread::panicking() {
+            self.poisoned.store(true, Ordering::Release);
+        }
+    }
 }
 
 impl std::ops::Deref for SockRef<'_> {
     type Target = Socket;
     fn deref(&self) -> &Socket {
-        match self {
-            SockRef::Plain(s) => s,
-            SockRef::Safe(g) => g,
+        match &self.inner {
+            Held::Plain(s) => s,
+            Held::Safe(g) => g,
         }
     }
 }
 
 impl std::ops::DerefMut for SockRef<'_> {
     fn deref_mut(&mut self) -> &mut Socket {
-        match self {
-            SockRef::Plain(s) => s,
-            SockRef::Safe(g) => g,
+        match &mut self.inner {
+            Held::Plain(s) => s,
+            Held::Safe(g) => g,
         }
     }
 }
@@ -57,37 +72,18 @@ impl std::ops::DerefMut for SockRef<'_> {
 impl SockRef<'_> {
     /// Socket::send; a thread-safe socket blocks without holding its lock.
     pub(crate) fn send(&mut self, msg: Msg, flags: c_int) -> Result<(), (Errno, Msg)> {
-        match self {
-            SockRef::Plain(s) => s.send(msg, flags),
-            SockRef::Safe(g) => g.send(msg, flags),
+        match &mut self.inner {
+            Held::Plain(s) => s.send(msg, flags),
+            Held::Safe(g) => g.send(msg, flags),
         }
     }
 
     /// Socket::recv; a thread-safe socket blocks without holding its lock.
     pub(crate) fn recv(&mut self, flags: c_int) -> ZResult<Msg> {
-        match self {
-            SockRef::Plain(s) => s.recv(flags),
-            SockRef::Safe(g) => g.recv(flags),
+        match &mut self.inner {
+            Held::Plain(s) => s.recv(flags),
+            Held::Safe(g) => g.recv(flags),
         }
-    }
-}
-
-thread_local! {
-    /// The socket handle the current API call works on, for `poison_current`.
-    static CURRENT: Cell<usize> = const { Cell::new(0) };
-}
-
-/// Forgets which socket the calling thread's API call uses (a new call starts).
-pub(crate) fn clear_current() {
-    CURRENT.with(|c| c.set(0));
-}
-
-/// The calling thread's API call panicked: the socket it was using is poisoned.
-pub(crate) fn poison_current() {
-    let h = CURRENT.with(|c| c.replace(0)) as *mut c_void;
-    // SAFETY: a handle from SOCKETS (slots are never freed; a dead one reads a dead tag).
-    if let Some(cell) = unsafe { SOCKETS.get(h) } {
-        cell.poisoned.store(true, Ordering::Release);
     }
 }
 
@@ -106,21 +102,20 @@ fn cell_of<'a>(h: *mut c_void) -> ZResult<&'a SocketCell> {
     // SAFETY: handles are NULL or came from SOCKETS (stale ones read a dead tag).
     match unsafe { SOCKETS.get(h) } {
         Some(cell) if cell.poisoned.load(Ordering::Acquire) => err(libc::EFAULT),
-        Some(cell) => {
-            CURRENT.with(|c| c.set(h as usize));
-            Ok(cell)
-        }
+        Some(cell) => Ok(cell),
         None => err(libc::ENOTSOCK),
     }
 }
 
 /// The socket behind a handle, or ENOTSOCK; a thread-safe one comes locked.
 pub(crate) fn socket_of<'a>(h: *mut c_void) -> ZResult<SockRef<'a>> {
-    Ok(match &cell_of(h)?.sock {
+    let cell = cell_of(h)?;
+    let inner = match &cell.sock {
         // SAFETY: per the threading contract above, no other reference is live.
-        Kind::Plain(c) => SockRef::Plain(unsafe { &mut *c.get() }),
-        Kind::Safe(s) => SockRef::Safe(s.lock()),
-    })
+        Kind::Plain(c) => Held::Plain(unsafe { &mut *c.get() }),
+        Kind::Safe(s) => Held::Safe(s.lock()),
+    };
+    Ok(SockRef { inner, poisoned: &cell.poisoned })
 }
 
 /// The descriptor zmq_poll and zmq_poller wait on for a socket: its ZMQ_FD, or for a
