@@ -9,7 +9,7 @@ use crate::msg::Msg;
 use crate::sync::{fence, AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use crate::ypipe::{ypipe, Reader, Writer};
 use parking_lot::Mutex;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 pub(crate) type PipeId = u64;
 
@@ -99,14 +99,21 @@ pub(crate) trait PipeEvents: Send + Sync {
 }
 
 /// Where an endpoint's events go. Shared so a pipe created before its peer exists
-/// (inproc connect before bind) learns the peer's owner when the peer attaches.
+/// (inproc connect before bind) learns the peer's owner when the peer attaches. Held
+/// weakly: a pipe waiting in its owner's mailbox (an unprocessed Bind) must not keep that
+/// mailbox alive, or neither would ever be freed.
 #[derive(Default)]
-pub(crate) struct MailboxCell(Mutex<Option<Arc<dyn PipeEvents>>>);
+pub(crate) struct MailboxCell(Mutex<Option<Weak<dyn PipeEvents>>>);
 
 impl MailboxCell {
+    fn new(owner: Option<Arc<dyn PipeEvents>>) -> MailboxCell {
+        MailboxCell(Mutex::new(owner.as_ref().map(Arc::downgrade)))
+    }
+
     fn send(&self, ev: PipeEvent) {
-        // Cloned out so the command is queued without holding this lock.
-        let mb = self.0.lock().clone();
+        // Taken out so the command is queued without holding this lock; an owner that is
+        // gone has nobody to tell.
+        let mb = self.0.lock().as_ref().and_then(Weak::upgrade);
         if let Some(mb) = mb {
             mb.pipe_event(ev);
         }
@@ -158,8 +165,8 @@ pub(crate) fn pipe_pair(
 ) -> (Pipe, Pipe) {
     let id_a = NEXT_ID.fetch_add(2, Ordering::Relaxed);
     let id_b = id_a + 1;
-    let cell_a = Arc::new(MailboxCell(Mutex::new(a_mailbox)));
-    let cell_b = Arc::new(MailboxCell(Mutex::new(b_mailbox)));
+    let cell_a = Arc::new(MailboxCell::new(a_mailbox));
+    let cell_b = Arc::new(MailboxCell::new(b_mailbox));
     let (w_ab, r_ab) = ypipe();
     let (w_ba, r_ba) = ypipe();
     let d_ab = Dir::new(hwm_ab);
@@ -207,7 +214,7 @@ impl Pipe {
 
     /// Makes `mailbox` the destination of the peer's commands for this end (its owner).
     pub(crate) fn attach_to(&self, mailbox: Arc<dyn PipeEvents>) {
-        *self.own.0.lock() = Some(mailbox);
+        *self.own.0.lock() = Some(Arc::downgrade(&mailbox));
     }
 
     pub(crate) fn peer_id(&self) -> PipeId {
