@@ -17,6 +17,9 @@ pub(crate) struct Established {
     /// Every property the peer sent in its handshake, then User-Id and the ZAP handler's
     /// metadata.
     pub peer_metadata: Vec<(String, Vec<u8>)>,
+    /// A ZMTP 1.0/2.0 peer: no security handshake took place (libzmq then reports the
+    /// handshake as failed when the connection ends, never as succeeded).
+    pub legacy: bool,
 }
 
 /// Where a handshake stands after `StreamEngine::handshake`.
@@ -157,6 +160,7 @@ impl StreamEngine {
             return Ok(HandshakeStep::Pending);
         };
         let est = hs.finish();
+        let legacy = est.version < (3, 0);
         self.state = State::Zmtp(Box::new(est.engine));
         let mut peer_metadata = est.peer_metadata;
         for (k, v) in est.zap_properties {
@@ -167,6 +171,7 @@ impl StreamEngine {
         Ok(HandshakeStep::Done(Established {
             peer_routing_id: est.peer_routing_id.unwrap_or_default(),
             peer_metadata,
+            legacy,
         }))
     }
 

@@ -88,6 +88,8 @@ pub(crate) struct Session {
     resolved_remote: Option<String>,
     /// The ZAP exchange of the current handshake, while its reply is awaited.
     zap: Option<ZapClient>,
+    /// The current peer speaks ZMTP 1.0/2.0 (no mechanism handshake happened).
+    legacy_peer: bool,
     /// The earliest heartbeat time-out armed, so a peer's PING TTL gets a timer even when
     /// we send no PINGs ourselves.
     heartbeat_at: Option<Instant>,
@@ -109,6 +111,7 @@ impl Session {
             ev_remote: String::new(),
             resolved_remote: None,
             zap: None,
+            legacy_peer: false,
             heartbeat_at: None,
         }
     }
@@ -558,7 +561,11 @@ impl Session {
                 self.link.mailbox.send(Command::Hiccup { pipe: pipe.peer_id() });
             }
         }
-        self.event(ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0);
+        // libzmq raises SUCCEEDED only after a ZMTP 3 mechanism handshake.
+        self.legacy_peer = est.legacy;
+        if !est.legacy {
+            self.event(ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0);
+        }
         self.heartbeat(ctl);
     }
 
@@ -612,9 +619,9 @@ impl Session {
                 self.event(ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, libc::EAGAIN as u64);
                 stop_handshake = true;
             }
-            // libzmq's raw engine has no mechanism, so to libzmq every raw connection that
-            // breaks failed its handshake.
-            Failure::Io(errno) if handshaking || raw => {
+            // libzmq's raw engine has no mechanism, and a ZMTP 1.0/2.0 peer never did a
+            // mechanism handshake: to libzmq such a connection that breaks failed it.
+            Failure::Io(errno) if handshaking || raw || self.legacy_peer => {
                 self.event(ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, *errno as u64);
                 stop_handshake = true;
             }
@@ -626,6 +633,7 @@ impl Session {
         }
         self.drop_connection(ctl);
         self.zap = None;
+        self.legacy_peer = false;
         self.heartbeat_at = None;
         self.event(ZMQ_EVENT_DISCONNECTED, self.fd as u64);
         self.inbound.drop_partial();

@@ -69,7 +69,6 @@ impl Default for HandshakeConfig {
 /// The outcome of a handshake.
 pub(crate) struct Established {
     /// (1, 0), (2, 0), (3, 0) or (3, 1): what both sides speak.
-    #[cfg_attr(not(test), allow(dead_code))] // tests check what was negotiated
     pub(crate) version: (u8, u8),
     /// The peer's socket type: from READY (3.x), the greeting (2.0, not checked, as libzmq
     /// does not), or -1 when unknown (1.0, or a READY without Socket-Type).
