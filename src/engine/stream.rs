@@ -54,6 +54,9 @@ pub(crate) struct StreamEngine {
     /// ends the connection once they are delivered, as libzmq (which stops decoding at a
     /// full pipe) only meets the bad frame after them.
     pending_error: Option<Failure>,
+    /// The handshake left frames for the decoder (a ZMTP 1.0 subscriber's implied
+    /// subscription): deliver them at once, not with the peer's first bytes.
+    decode_first: bool,
 }
 
 impl StreamEngine {
@@ -68,6 +71,7 @@ impl StreamEngine {
             out_more: false,
             out_batch: out_batch.max(1),
             pending_error: None,
+            decode_first: false,
         }
     }
 
@@ -162,6 +166,7 @@ impl StreamEngine {
         let est = hs.finish();
         let legacy = est.version < (3, 0);
         self.state = State::Zmtp(Box::new(est.engine));
+        self.decode_first = true;
         let mut peer_metadata = est.peer_metadata;
         for (k, v) in est.zap_properties {
             if !peer_metadata.iter().any(|(n, _)| *n == k) {
@@ -264,6 +269,18 @@ impl StreamEngine {
 
     fn pump_in_zmtp(&mut self, inb: &mut Inbound) -> Result<bool, Failure> {
         let mut progress = false;
+        if std::mem::take(&mut self.decode_first) {
+            if let State::Zmtp(engine) = &mut self.state {
+                let mut frames = std::mem::take(&mut self.frames);
+                let decoded = engine.filled(0, Instant::now(), &mut frames);
+                let failure = take_frames(&mut frames, inb).or(decoded.err());
+                self.frames = frames;
+                if let Some(e) = failure {
+                    return Err(Failure::Protocol(e));
+                }
+                inb.deliver();
+            }
+        }
         while self.read_ready && inb.is_clear() {
             let State::Zmtp(engine) = &mut self.state else { break };
             match self.stream.read(engine.read_buf()) {
