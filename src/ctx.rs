@@ -65,6 +65,8 @@ pub(crate) struct InprocPeer {
     pub conflate: bool,
     /// ZMQ_ROUTING_ID when bound, for connectors that route by identity.
     pub routing_id: Vec<u8>,
+    /// ZMQ_HELLO_MSG, for the types that send it (empty: none).
+    pub hello_msg: Vec<u8>,
 }
 
 /// A connection made before its name was bound: the binder's end of the pipe waits here.

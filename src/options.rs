@@ -36,18 +36,6 @@ const BINDTODEVICE_MAX: usize = 16;
 /// Longest ROUTING_ID, PLAIN credential, ZAP domain, SOCKS credential and filter text.
 const UCHAR_MAX: usize = 255;
 
-/// Draft options whose effect is not built yet (issue 10): refused as a libzmq built without
-/// the draft API refuses them (`zmq_has("draft")` says no), rather than stored and ignored.
-/// Their checks below stay, ready for the day each is built and leaves this list.
-const UNBUILT_DRAFT: &[i32] = &[
-    ZMQ_ROUTER_NOTIFY,
-    ZMQ_HELLO_MSG,
-    ZMQ_DISCONNECT_MSG,
-    ZMQ_HICCUP_MSG,
-    ZMQ_PRIORITY,
-    ZMQ_BUSY_POLL,
-];
-
 /// One ZMQ_TCP_ACCEPT_FILTER entry: a network and the number of leading bits that must match.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct TcpAcceptFilter {
@@ -410,9 +398,6 @@ impl Options {
 
     /// Sets one option: each family's setter in turn, EINVAL if none knows it.
     fn set_value(&mut self, option: i32, value: Option<&[u8]>, built: Built) -> ZResult<()> {
-        if UNBUILT_DRAFT.contains(&option) {
-            return err(EINVAL);
-        }
         let setters: [Setter; 5] = [
             Options::set_queue_and_timing,
             Options::set_connection,
@@ -697,9 +682,6 @@ impl Options {
     }
 
     fn get_value(&self, option: i32, buf: &mut [u8], built: Built) -> ZResult<usize> {
-        if UNBUILT_DRAFT.contains(&option) {
-            return err(EINVAL);
-        }
         match option {
             ZMQ_TYPE => put_int(buf, self.socket_type),
             ZMQ_SNDHWM => put_int(buf, self.sndhwm),
@@ -942,6 +924,25 @@ pub(crate) fn thread_safe(socket_type: i32) -> bool {
 /// Socket types that take each peer's routing id as the first message of its pipe.
 pub(crate) fn recv_routing_id(socket_type: i32) -> bool {
     matches!(socket_type, ZMQ_ROUTER | ZMQ_STREAM | ZMQ_SERVER | ZMQ_PEER)
+}
+
+/// Socket types that greet each new peer with ZMQ_HELLO_MSG (libzmq's can_send_hello_msg;
+/// REP and REQ inherit it from ROUTER and DEALER there).
+pub(crate) fn sends_hello_msg(socket_type: i32) -> bool {
+    matches!(
+        socket_type,
+        ZMQ_ROUTER | ZMQ_REP | ZMQ_DEALER | ZMQ_REQ | ZMQ_SERVER | ZMQ_CLIENT | ZMQ_PEER
+    )
+}
+
+/// Socket types that receive ZMQ_DISCONNECT_MSG when an accepted peer goes.
+pub(crate) fn recvs_disconnect_msg(socket_type: i32) -> bool {
+    matches!(socket_type, ZMQ_ROUTER | ZMQ_REP | ZMQ_SERVER | ZMQ_PEER)
+}
+
+/// Socket types that receive ZMQ_HICCUP_MSG when a connection they made breaks.
+pub(crate) fn recvs_hiccup_msg(socket_type: i32) -> bool {
+    matches!(socket_type, ZMQ_DEALER | ZMQ_REQ | ZMQ_CLIENT | ZMQ_PEER)
 }
 
 #[cfg(test)]
@@ -1365,20 +1366,25 @@ mod tests {
         einval(o.get(ZMQ_METADATA, &mut [0u8; 64]));
     }
 
-    /// Draft options without their effect yet are refused on every type, set and get, as
-    /// by a libzmq built without the draft API.
+    /// The draft options of hello/disconnect/hiccup messages, notifications and socket
+    /// priorities, as libzmq 4.3.5 takes them.
     #[test]
-    fn unbuilt_drafts_are_refused() {
-        for t in ALL_TYPES {
-            let mut o = Options::new(t);
-            for &option in UNBUILT_DRAFT {
-                einval(o.set(option, b"hi"));
-                einval(o.set(option, &int(1)));
-                einval(o.set_null(option));
-                einval(o.get(option, &mut [0u8; 4]));
-                einval(o.get(option, &mut [0u8; 64]));
-            }
-        }
+    fn connection_message_drafts() {
+        let mut r = Options::new(ZMQ_ROUTER);
+        r.set(ZMQ_ROUTER_NOTIFY, &int(ZMQ_NOTIFY_CONNECT | ZMQ_NOTIFY_DISCONNECT)).unwrap();
+        einval(r.set(ZMQ_ROUTER_NOTIFY, &int(4)));
+        einval(Options::new(ZMQ_DEALER).set(ZMQ_ROUTER_NOTIFY, &int(1)));
+        r.set(ZMQ_HELLO_MSG, b"hi").unwrap();
+        r.set(ZMQ_DISCONNECT_MSG, b"bye").unwrap();
+        assert_eq!((&r.hello_msg[..], &r.disconnect_msg[..]), (&b"hi"[..], &b"bye"[..]));
+        r.set_null(ZMQ_HELLO_MSG).unwrap();
+        assert!(r.hello_msg.is_empty());
+        let mut d = Options::new(ZMQ_DEALER);
+        d.set(ZMQ_HICCUP_MSG, b"oops").unwrap();
+        d.set(ZMQ_PRIORITY, &int(3)).unwrap();
+        einval(d.set(ZMQ_PRIORITY, &int(-1)));
+        d.set(ZMQ_BUSY_POLL, &int(1)).unwrap();
+        assert_eq!((d.priority, d.busy_poll), (3, 1));
     }
 
     #[test]
@@ -1668,6 +1674,12 @@ mod effects {
         (ZMQ_SOCKS_USERNAME, "SOCKS_USERNAME", Fields(&["socks_username"])),
         (ZMQ_SOCKS_PASSWORD, "SOCKS_PASSWORD", Fields(&["socks_password"])),
         (ZMQ_RECONNECT_STOP, "RECONNECT_STOP", Fields(&["reconnect_stop"])),
+        (ZMQ_ROUTER_NOTIFY, "ROUTER_NOTIFY", Fields(&["router_notify"])),
+        (ZMQ_HELLO_MSG, "HELLO_MSG", Fields(&["hello_msg"])),
+        (ZMQ_DISCONNECT_MSG, "DISCONNECT_MSG", Fields(&["disconnect_msg"])),
+        (ZMQ_HICCUP_MSG, "HICCUP_MSG", Fields(&["hiccup_msg"])),
+        (ZMQ_PRIORITY, "PRIORITY", Fields(&["priority"])),
+        (ZMQ_BUSY_POLL, "BUSY_POLL", Fields(&["busy_poll"])),
         (ZMQ_XPUB_MANUAL_LAST_VALUE, "XPUB_MANUAL_LAST_VALUE", Fields(&["xpub_manual_last_value"])),
         (ZMQ_ONLY_FIRST_SUBSCRIBE, "ONLY_FIRST_SUBSCRIBE", Fields(&["only_first_subscribe"])),
         (

@@ -665,8 +665,16 @@ pub unsafe extern "C" fn zmq_socket_get_peer_state(
     routing_id: *const c_void,
     routing_id_size: usize,
 ) -> c_int {
-    let _ = (routing_id, routing_id_size);
-    not_supported_on(s)
+    guard_int(|| {
+        let mut sock = socket_of(s)?;
+        let id: &[u8] = if routing_id.is_null() || routing_id_size == 0 {
+            &[]
+        } else {
+            // SAFETY: the caller passes `routing_id_size` readable bytes at `routing_id`.
+            unsafe { std::slice::from_raw_parts(routing_id.cast::<u8>(), routing_id_size) }
+        };
+        sock.peer_state(id)
+    })
 }
 
 /// # Safety

@@ -116,6 +116,13 @@ impl StreamEngine {
         self.write_ready |= writable;
     }
 
+    /// Queues `m` ahead of anything the pipe holds: ZMQ_HELLO_MSG, first on each connection.
+    pub(crate) fn send_first(&mut self, m: crate::msg::Msg) {
+        if let State::Zmtp(e) = &mut self.state {
+            e.encode(m);
+        }
+    }
+
     /// The last message sent to this peer was cut off mid-way.
     pub(crate) fn mid_message_out(&self) -> bool {
         self.out_more

@@ -26,7 +26,7 @@ use crate::engine::{Established, Failure, HandshakeStep, Inbound, StreamEngine};
 use crate::io::command::Command;
 use crate::io::{Ctl, IoObject, Step, TimerId};
 use crate::msg::{Metadata, Msg};
-use crate::options::recv_routing_id;
+use crate::options::{recv_routing_id, recvs_disconnect_msg, recvs_hiccup_msg, sends_hello_msg};
 use crate::pipe::{pipe_pair, Pipe};
 use crate::transport::connecter::{self, Target};
 use crate::transport::socks;
@@ -561,12 +561,46 @@ impl Session {
                 self.link.mailbox.send(Command::Hiccup { pipe: pipe.peer_id() });
             }
         }
+        let o = &self.link.opts;
+        if o.router_notify & ZMQ_NOTIFY_CONNECT != 0 {
+            // The socket gets [peer's routing id, ""] for the new peer.
+            self.inbound.notify();
+        }
+        if sends_hello_msg(o.socket_type) && !o.hello_msg.is_empty() {
+            let hello = Msg::from_slice(&o.hello_msg);
+            if let Phase::Engine(engine) = &mut self.phase {
+                engine.send_first(hello);
+            }
+        }
         // libzmq raises SUCCEEDED only after a ZMTP 3 mechanism handshake.
         self.legacy_peer = est.legacy;
         if !est.legacy {
             self.event(ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0);
         }
         self.heartbeat(ctl);
+    }
+
+    /// A handshaked ZMTP connection ended: what libzmq then delivers to the socket, in its
+    /// order: ROUTER_NOTIFY's [id, ""], then DISCONNECT_MSG (accepted peers) or HICCUP_MSG
+    /// (connections we made; the pipe stays for the reconnection).
+    fn notify_lost(&mut self) {
+        self.inbound.drop_partial();
+        let o = self.link.opts.clone();
+        if o.router_notify & ZMQ_NOTIFY_DISCONNECT != 0 {
+            self.inbound.notify();
+        }
+        let accepted = matches!(self.origin, Origin::Accept);
+        let last_words = if accepted && recvs_disconnect_msg(o.socket_type) {
+            &o.disconnect_msg
+        } else if !accepted && recvs_hiccup_msg(o.socket_type) {
+            &o.hiccup_msg
+        } else {
+            return;
+        };
+        if !last_words.is_empty() {
+            self.inbound.push(Msg::from_slice(last_words));
+            self.inbound.deliver();
+        }
     }
 
     /// Sends a due PING and arms the next heartbeat time-out; Close if the peer is gone.
@@ -630,6 +664,9 @@ impl Session {
         stop_handshake &= self.link.opts.reconnect_stop & ZMQ_RECONNECT_STOP_HANDSHAKE_FAILED != 0;
         if raw && self.link.opts.stream_notify {
             self.inbound.notify();
+        }
+        if !handshaking && !raw && self.is_connected() {
+            self.notify_lost();
         }
         self.drop_connection(ctl);
         self.zap = None;

@@ -40,6 +40,7 @@ impl ZapClient {
             rcvhwm: 0,
             conflate: false,
             routing_id: Vec::new(),
+            hello_msg: Vec::new(),
         };
         let opts = Options::new(ZMQ_DEALER);
         let pipe = inproc::connect_bound(&link.token.ctx, me, &opts, handler_name())?;

@@ -458,6 +458,11 @@ impl Socket {
     }
 
     /// zmq_disconnect_peer: closes the connection of the PEER's peer `id`.
+    pub(crate) fn peer_state(&mut self, routing_id: &[u8]) -> ZResult<i32> {
+        self.process_commands()?;
+        self.pattern.peer_state(&mut self.pipes, routing_id)
+    }
+
     pub(crate) fn disconnect_peer(&mut self, id: u32) -> ZResult<()> {
         if self.opts.socket_type != ZMQ_PEER {
             return err(libc::ENOTSUP);

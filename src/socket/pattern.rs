@@ -185,6 +185,13 @@ impl Pattern {
             _ => None,
         }
     }
+    /// zmq_socket_get_peer_state: ROUTER only (ENOTSUP elsewhere, as libzmq's base).
+    pub(crate) fn peer_state(&mut self, pipes: &mut Pipes, id: &[u8]) -> ZResult<i32> {
+        match self {
+            Pattern::Router(r) => r.peer_state(pipes, id),
+            _ => err(libc::ENOTSUP),
+        }
+    }
     /// SERVER/PEER: drops the peer with routing id `id`; ENOTSUP for other types.
     pub(crate) fn disconnect_peer(&mut self, pipes: &mut Pipes, id: u32) -> ZResult<()> {
         match self {

@@ -4,7 +4,7 @@
 use super::fq::FairQueue;
 use super::pattern::Behaviour;
 use super::pipes::{PipeIdx, Pipes};
-use crate::error::{Errno, ZResult};
+use crate::error::{err, Errno, ZResult};
 use crate::msg::Msg;
 use crate::socket::Options;
 use std::collections::HashMap;
@@ -154,6 +154,13 @@ impl Router {
                 }
             }
         }
+    }
+
+    /// zmq_socket_get_peer_state: ZMQ_POLLOUT while the peer's pipe is below its HWM;
+    /// EHOSTUNREACH for an unknown routing id.
+    pub(crate) fn peer_state(&mut self, pipes: &mut Pipes, id: &[u8]) -> ZResult<i32> {
+        let Some(&idx) = self.table.get(id) else { return err(libc::EHOSTUNREACH) };
+        Ok(if pipes.at(idx).check_write() { crate::consts::ZMQ_POLLOUT } else { 0 })
     }
 
     /// Reads the first part of the next message into the prefetch slots.

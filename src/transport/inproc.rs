@@ -7,7 +7,7 @@ use crate::ctx::{Ctx, InprocPeer, PendingInproc};
 use crate::error::ZResult;
 use crate::io::mailbox::Mailbox;
 use crate::msg::Msg;
-use crate::options::{recv_routing_id, Options};
+use crate::options::{recv_routing_id, sends_hello_msg, Options};
 use crate::pipe::{pipe_pair, Pipe};
 use std::sync::Arc;
 
@@ -45,6 +45,19 @@ pub(crate) fn peer_info(socket_id: u64, mailbox: &Arc<Mailbox>, opts: &Options) 
         rcvhwm: opts.rcvhwm,
         conflate: effective_conflate(opts),
         routing_id: opts.routing_id.clone(),
+        hello_msg: if sends_hello_msg(opts.socket_type) {
+            opts.hello_msg.clone()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// ZMQ_HELLO_MSG into a new pipe, after any routing id (libzmq greets inproc peers too).
+fn send_hello(pipe: &mut Pipe, hello: &[u8]) {
+    if !hello.is_empty() {
+        let _ = pipe.write(Msg::from_slice(hello));
+        pipe.flush();
     }
 }
 
@@ -82,6 +95,7 @@ pub(crate) fn connect(ctx: &Ctx, me: InprocPeer, opts: &Options, name: &str) -> 
                 let _ = theirs.write(id);
                 theirs.flush();
             }
+            send_hello(&mut theirs, &b.hello_msg);
         }
         // Written before the binder can see the pipe. Unknown binder: always introduce
         // ourselves; it drops the message if it does not route by identity.
@@ -89,6 +103,7 @@ pub(crate) fn connect(ctx: &Ctx, me: InprocPeer, opts: &Options, name: &str) -> 
             let _ = mine.write(routing_id);
             mine.flush();
         }
+        send_hello(&mut mine, &me.hello_msg);
         (mine, theirs)
     })
 }
@@ -118,5 +133,13 @@ pub(crate) fn accept_pending(opts: &Options, p: PendingInproc) -> (Pipe, bool) {
         // The connector's introduction, which we do not want.
         let _ = pipe.read();
     }
-    (pipe, recv_routing_id(connector.socket_type))
+    // Our introduction, then our greeting, in that order.
+    if recv_routing_id(connector.socket_type) {
+        let _ = pipe.write(routing_id_msg(opts));
+        pipe.flush();
+    }
+    if sends_hello_msg(opts.socket_type) {
+        send_hello(&mut pipe, &opts.hello_msg);
+    }
+    (pipe, false)
 }

@@ -7,6 +7,7 @@
 use crate::error::{err, Errno, ZResult};
 use crate::options::Options;
 use socket2::{SockRef, TcpKeepalive};
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, ToSocketAddrs};
 use std::time::Duration;
 
@@ -287,6 +288,36 @@ pub(crate) fn tune(sock: SockRef<'_>, opts: &Options) {
     }
     if opts.tcp_maxrt > 0 {
         let _ = sock.set_tcp_user_timeout(Some(Duration::from_millis(opts.tcp_maxrt as u64)));
+    }
+    // ZMQ_PRIORITY and ZMQ_BUSY_POLL, as libzmq sets them on every tcp socket it opens
+    // (failures, such as a priority above 6 without CAP_NET_ADMIN, are ignored there too).
+    if opts.priority != 0 {
+        let _ = set_int_sockopt(&sock, libc::SO_PRIORITY, opts.priority);
+    }
+    if opts.busy_poll > 0 {
+        let _ = set_int_sockopt(&sock, libc::SO_BUSY_POLL, opts.busy_poll);
+    }
+}
+
+/// An int-valued SOL_SOCKET option that neither socket2 nor nix offers (SO_BUSY_POLL;
+/// SO_PRIORITY only behind a nix feature we do not build).
+fn set_int_sockopt(sock: &SockRef<'_>, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor is open for the borrow of `sock`, and the value pointer and
+    // length describe a live c_int.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            name,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 
