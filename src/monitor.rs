@@ -69,6 +69,21 @@ impl MonitorSlot {
         self.raise(event, value, local, remote, true);
     }
 
+    /// True if the monitor asks for `event`.
+    pub(crate) fn wants(&self, event: i32) -> bool {
+        self.0.lock().as_ref().is_some_and(|m| m.events & event as u64 != 0)
+    }
+
+    /// An event with several values (ZMQ_EVENT_PIPES_STATS): version 2 only, as libzmq.
+    pub(crate) fn event_values(&self, event: i32, values: &[u64], local: &str, remote: &str) {
+        let mut guard = self.0.lock();
+        if let Some(m) = guard.as_mut() {
+            if m.events & event as u64 != 0 && m.version != 1 {
+                send_event(m, event as u64, values, local, remote);
+            }
+        }
+    }
+
     fn raise(&self, event: i32, value: u64, local: &str, remote: &str, connect: bool) {
         let mut guard = self.0.lock();
         if let Some(m) = guard.as_mut() {

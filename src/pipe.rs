@@ -23,6 +23,8 @@ struct Dir {
     /// Whole messages the reader has consumed, published every `lwm` messages.
     msgs_read: AtomicU64,
     _pad: [u8; 120],
+    /// Whole messages the writer has flushed (for zmq_socket_monitor_pipes_stats).
+    msgs_flushed: AtomicU64,
     /// Set by a writer that found the pipe full; the reader clears it and wakes it.
     writer_asleep: AtomicBool,
     /// Capacity in whole messages (0: unlimited) and the batch for read notifications.
@@ -45,6 +47,7 @@ impl Dir {
         let d = Arc::new(Dir {
             msgs_read: AtomicU64::new(0),
             _pad: [0; 120],
+            msgs_flushed: AtomicU64::new(0),
             writer_asleep: AtomicBool::new(false),
             hwm: AtomicUsize::new(0),
             lwm: AtomicUsize::new(1),
@@ -370,9 +373,20 @@ impl Pipe {
 
     /// Publishes what was written; wakes the peer if it was asleep on this pipe.
     pub(crate) fn flush(&mut self) {
+        // One relaxed store per batch, for pipe statistics.
+        self.out_dir.msgs_flushed.store(self.msgs_written, Ordering::Relaxed);
         if !self.out.flush() && !self.peer_gone {
             self.peer.mailbox.send(PipeEvent::ActivateRead(self.peer.id));
         }
+    }
+
+    /// Messages queued (outbound: written by us, not yet read by the peer, as far as its
+    /// last report; inbound: flushed by the peer, not yet read by us), as libzmq's pipe
+    /// statistics count them.
+    pub(crate) fn queued(&self) -> (u64, u64) {
+        let out = self.msgs_written.saturating_sub(self.out_dir.msgs_read.load(Ordering::Acquire));
+        let inb = self.in_dir.msgs_flushed.load(Ordering::Relaxed).saturating_sub(self.msgs_read);
+        (out, inb)
     }
 
     /// Handles the peer's ActivateRead.

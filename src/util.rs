@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Instant;
 
 /// Capability names `zmq_has` answers yes to: only what is implemented.
-pub(crate) const HAS: &[&[u8]] = &[b"ipc", b"curve"];
+pub(crate) const HAS: &[&[u8]] = &[b"ipc", b"curve", b"draft"];
 
 /// The object behind `zmq_atomic_counter_*`. Arithmetic wraps like libzmq's 32-bit counter:
 /// decrementing 0 gives -1 and still counts as "above zero" for `dec`.

@@ -595,15 +595,6 @@ pub unsafe extern "C" fn zmq_socket_monitor(
     monitor(s, addr, events as u32 as u64, 1, crate::consts::ZMQ_PAIR)
 }
 
-/// Sets errno to ENOTSUP after validating the socket: for draft calls whose socket types
-/// are not built.
-fn not_supported_on(s: *mut c_void) -> c_int {
-    guard_int(|| {
-        socket_of(s)?;
-        err(libc::ENOTSUP)
-    })
-}
-
 /// # Safety
 /// `group` is NULL or a NUL-terminated string.
 #[cfg(zmq_draft)]
@@ -694,7 +685,10 @@ pub unsafe extern "C" fn zmq_socket_monitor_versioned(
 #[cfg(zmq_draft)]
 #[no_mangle]
 pub extern "C" fn zmq_socket_monitor_pipes_stats(s: *mut c_void) -> c_int {
-    not_supported_on(s)
+    guard_int(|| {
+        socket_of(s)?.monitor_pipes_stats()?;
+        Ok(0)
+    })
 }
 
 #[cfg(test)]

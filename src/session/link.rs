@@ -27,6 +27,8 @@ pub(crate) struct SocketLink {
     /// The socket's options when the endpoint was bound or connected.
     pub opts: Arc<Options>,
     pub monitor: Arc<MonitorSlot>,
+    /// zmq_disconnect was called on the socket (ZMQ_RECONNECT_STOP_AFTER_DISCONNECT).
+    pub disconnected: Arc<std::sync::atomic::AtomicBool>,
     /// Its drop lets the context forget the socket once every I/O object is done; it also
     /// leads to the context (ZAP's handler lives in its inproc registry).
     pub token: Arc<SocketToken>,

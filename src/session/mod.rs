@@ -281,6 +281,17 @@ impl Session {
             self.give_up();
             return Step::Close;
         }
+        // libzmq 4.3.5: an ipc connect refused after the socket's first zmq_disconnect
+        // stops when ZMQ_RECONNECT_STOP_AFTER_DISCONNECT is set.
+        let ipc = matches!(&self.origin, Origin::Connect { target: Target::Ipc(_), .. });
+        if errno == libc::ECONNREFUSED
+            && ipc
+            && self.link.opts.reconnect_stop & ZMQ_RECONNECT_STOP_AFTER_DISCONNECT != 0
+            && self.link.disconnected.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            self.give_up();
+            return Step::Close;
+        }
         self.schedule_reconnect(ctl)
     }
 

@@ -168,6 +168,7 @@ impl Socket {
 
     pub(crate) fn disconnect(&mut self, addr: &str) -> ZResult<()> {
         self.process_commands()?;
+        self.disconnected.store(true, std::sync::atomic::Ordering::Relaxed);
         match transport::parse(addr)? {
             Endpoint::Inproc(name) => {
                 let found = self.terminate_pipes_of(&name);
@@ -189,6 +190,7 @@ impl Socket {
             mailbox: self.mailbox.clone(),
             opts: Arc::new(self.opts.clone()),
             monitor: self.monitor.clone(),
+            disconnected: self.disconnected.clone(),
             token: self.token()?,
         })
     }

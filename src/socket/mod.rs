@@ -66,6 +66,9 @@ pub(crate) struct Socket {
     net: Vec<NetEndpoint>,
     /// Raises ZMQ_EVENT_* for zmq_socket_monitor; shared with the I/O objects.
     pub(crate) monitor: Arc<MonitorSlot>,
+    /// zmq_disconnect was called on this socket (ZMQ_RECONNECT_STOP_AFTER_DISCONNECT);
+    /// shared with its sessions.
+    pub(crate) disconnected: Arc<std::sync::atomic::AtomicBool>,
     /// Keeps the socket counted by its context until its last connection has lingered.
     token: Option<Arc<SocketToken>>,
     /// Commands run so far: a thread-safe socket's other threads need waking only when
@@ -101,6 +104,7 @@ impl Socket {
             connecting: false,
             net: Vec::new(),
             monitor: Arc::new(MonitorSlot::default()),
+            disconnected: Arc::default(),
             token: Some(Arc::new(SocketToken { ctx: ctx_for_token, id })),
             commands_run: 0,
         })
@@ -439,6 +443,27 @@ impl Socket {
     /// Several threads may use this socket at once (its type says so).
     pub(crate) fn thread_safe(&self) -> bool {
         crate::options::thread_safe(self.opts.socket_type)
+    }
+
+    /// zmq_socket_monitor_pipes_stats: one ZMQ_EVENT_PIPES_STATS per pipe, with its
+    /// outbound and inbound queue lengths. EINVAL unless the monitor asks for the event;
+    /// EAGAIN without pipes (libzmq's answers).
+    pub(crate) fn monitor_pipes_stats(&mut self) -> ZResult<()> {
+        self.process_commands()?;
+        if !self.monitor.wants(ZMQ_EVENT_PIPES_STATS) {
+            return err(libc::EINVAL);
+        }
+        let idxs = self.pipes.indices();
+        if idxs.is_empty() {
+            return err(libc::EAGAIN);
+        }
+        for idx in idxs {
+            let p = self.pipes.at(idx);
+            let (out, inb) = p.queued();
+            let endpoint = p.endpoint.clone().unwrap_or_default();
+            self.monitor.event_values(ZMQ_EVENT_PIPES_STATS, &[out, inb], &endpoint, "");
+        }
+        Ok(())
     }
 
     /// zmq_connect_peer: connects a PEER and answers the routing id of its new pipe.
