@@ -39,6 +39,14 @@ fn main() {
         .with_config(config)
         .generate()
         .expect("cbindgen failed to generate zmq.h");
-    // Only rewrite the committed header when it changes, so builds stay incremental.
-    bindings.write_to_file(root.join("include/zmq.h"));
+    // The header this build generates, which tests/header.rs compares with include/zmq.h.
+    let generated = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR")).join("zmq.h");
+    bindings.write_to_file(&generated);
+    println!("cargo:rustc-env=FERROZMQ_GENERATED_HEADER={}", generated.display());
+    // A git work tree keeps the committed header current (the header test then asks for it to
+    // be committed); a tree without git (an archive) keeps the header it came with, so the
+    // test can tell a stale one. Only rewritten when it changes: builds stay incremental.
+    if root.join(".git").exists() {
+        bindings.write_to_file(root.join("include/zmq.h"));
+    }
 }
