@@ -352,6 +352,28 @@ static void skip_v2_until (void *mon, uint64_t want)
         TEST_ASSERT (ev != 0);
 }
 
+/*  Waits until monitor socket `mon` (fed by `s`'s versioned monitor) receives events: a SUB's
+    subscription or a PULL's inproc connection reaches the monitor's PUB/PUSH only once that
+    socket has processed its commands. Each round binds and unbinds `s` (LISTENING, CLOSED)
+    and polls briefly; once anything arrives, events up to the CLOSED of the last round are
+    skipped, so the next event read is the caller's. Bounded: 5 s.  */
+static void sync_v2 (void *s, void *mon)
+{
+    char ep[256], l[256], r[256];
+    uint64_t v, ev;
+    long deadline = now_ms () + 5000;
+    do {
+        TEST_ASSERT (now_ms () < deadline);
+        bind_at (s, "tcp://127.0.0.1:*", ep, sizeof ep);
+        TEST_OK (zmq_unbind (s, ep));
+        ev = read_event_v2 (mon, 50, &v, l, r);
+    } while (ev == 0);
+    while (ev != ZMQ_EVENT_CLOSED || strcmp (l, ep) != 0) {
+        ev = read_event_v2 (mon, 5000, &v, l, r);
+        TEST_ASSERT (ev != 0);
+    }
+}
+
 /*  Format 2 on PUB and PUSH monitor sockets: both endpoints of each event.  */
 static void test_versioned (void *ctx)
 {
@@ -370,9 +392,8 @@ static void test_versioned (void *ctx)
     TEST_OK (zmq_socket_monitor_versioned (c, "inproc://v2-c", ZMQ_EVENT_ALL_V2, 2, ZMQ_PUSH));
     void *mc = new_socket (ctx, ZMQ_PULL);
     TEST_OK (zmq_connect (mc, "inproc://v2-c"));
-    /*  Let the SUB's subscription reach the monitor's PUB first.  */
-    zmq_sleep (0);
-    usleep (50000);
+    sync_v2 (b, mb);
+    sync_v2 (c, mc);
 
     char bound[256], given[256], local[256], peer[256];
     bind_at (b, "tcp://*:*", bound, sizeof bound);
@@ -423,7 +444,8 @@ static void test_versioned_topics (void *ctx)
     uint64_t want = ZMQ_EVENT_CLOSED;
     TEST_OK (zmq_setsockopt (mb, ZMQ_SUBSCRIBE, &want, sizeof want));
     TEST_OK (zmq_connect (mb, "inproc://v2-topic"));
-    usleep (50000);
+    /*  Only CLOSED passes the subscription, and each round of sync_v2 ends with one.  */
+    sync_v2 (b, mb);
     char ep[256];
     bind_at (b, "tcp://127.0.0.1:*", ep, sizeof ep);
     TEST_OK (zmq_unbind (b, ep));

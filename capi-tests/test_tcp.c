@@ -5,6 +5,7 @@
 #define ZMQ_BUILD_DRAFT_API
 #include "netutil.h"
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 
 /*  Bind address forms and what ZMQ_LAST_ENDPOINT shows for them.  */
@@ -584,7 +585,9 @@ static void test_connect_timeout (void *ctx)
         fill[i] = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         connect (fill[i], (struct sockaddr *) &a, sizeof a);
     }
-    usleep (50000);
+    /*  The first fill connection completing is what fills the queue (backlog 0 admits one).  */
+    struct pollfd pf = {fill[0], POLLOUT, 0};
+    TEST_ASSERT (poll (&pf, 1, 2000) == 1 && (pf.revents & POLLOUT));
     char ep[64];
     snprintf (ep, sizeof ep, "tcp://127.0.0.1:%d", ntohs (a.sin_port));
     void *c = new_socket (ctx, ZMQ_PUSH);
@@ -643,6 +646,8 @@ static int late_got;
 /*  A peer that appears after `arg` ms, in its own context, and counts what it receives.  */
 static void *late_peer (void *arg)
 {
+    /*  Not synchronisation: the peer's lateness is the behaviour under test (the messages
+        must wait in zmq_ctx_term's linger until it appears).  */
     usleep (*(int *) arg * 1000);
     void *ctx = zmq_ctx_new ();
     void *p = new_socket (ctx, ZMQ_PULL);

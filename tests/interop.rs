@@ -143,9 +143,6 @@ enum Who {
 
 /// Hard limit per run; every process also ends itself with alarm(20).
 const RUN_TIMEOUT: Duration = Duration::from_secs(25);
-/// After the SIGKILL, time for the survivor to see the connection close: a message sent into
-/// a connection its sender has not yet seen die is lost, and no pattern promises otherwise.
-const SETTLE: Duration = Duration::from_millis(300);
 const SYSTEM_LIB: &str = "/usr/lib/x86_64-linux-gnu/libzmq.so.5";
 
 /// Builds peer.c: against ferrozmq's header and library in `ferrozmq`, or, with None,
@@ -440,6 +437,7 @@ impl<'a> Run<'a> {
         let pending = |procs: &[Proc], all: bool| {
             procs.iter().any(|p| !p.killed && p.status.is_none() && (all || p.finishes_itself))
         };
+        // Polling for exits, bounded by the run's deadline (health() fails past it).
         while pending(&self.procs, false) {
             self.health()?;
             std::thread::sleep(Duration::from_millis(5));
@@ -560,6 +558,8 @@ fn restart(
     first: &str,
 ) -> Result<(), String> {
     let (s, v, endpoint);
+    // watch=1: the survivor reports each ZMQ_EVENT_DISCONNECTED of its socket monitor.
+    let survivor = &format!("{survivor} watch=1");
     if survivor_binds {
         s = run.spawn(Lib::Ours, survivor, "bind", first, "")?;
         endpoint = run.expect_line(s, "endpoint ")?;
@@ -571,7 +571,9 @@ fn restart(
     }
     run.expect_line(if let Survivor = trigger.0 { s } else { v }, trigger.1)?;
     run.kill(v);
-    std::thread::sleep(SETTLE);
+    // Wait until the survivor has seen the connection die: a message sent into a connection
+    // its sender has not yet seen close is lost, and no pattern promises otherwise.
+    run.expect_line(s, "disconnected")?;
     if let Some((line, answer)) = poke {
         run.send_line(s, line)?;
         if let Some(answer) = answer {

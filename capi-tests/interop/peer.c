@@ -14,12 +14,14 @@
            push    sends `count` numbered messages, `more N` per stdin line, until stdin closes
            pull    receives `count` numbered messages, each checked byte for byte
     stdout carries events for the harness, one per line: "endpoint E" (a binder), "mark N",
-    "dropping", "sent N", "done", "ok ...". Diagnostics go to stderr. The exit status is 0 only
+    "dropping", "sent N", "done", "ok ...", and with watch=1 "disconnected" whenever the
+    socket monitor reports ZMQ_EVENT_DISCONNECTED (from a thread of its own). Diagnostics go to stderr. The exit status is 0 only
     when every check passed; every wait is bounded and alarm() ends the process at 20 s.  */
 #include <zmq.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,7 +52,7 @@ static struct {
     int type;
     const char *payload, *routing_id, *expect;
     int delim, count, start, size, mark, hold, drop, resend, idle;
-    int hb_ivl, hb_ttl, hb_timeout, reconnect_ivl, relaxed, correlate, mandatory;
+    int hb_ivl, hb_ttl, hb_timeout, reconnect_ivl, relaxed, correlate, mandatory, watch;
 } o = {.payload = "basic",
        .size = UNSET,
        .hb_ivl = UNSET,
@@ -59,6 +61,7 @@ static struct {
        .reconnect_ivl = UNSET};
 
 static void *ctx, *sock;
+static pthread_t watcher;
 
 static void fail (const char *fmt, ...)
 {
@@ -83,10 +86,13 @@ static void say (const char *fmt, ...)
 {
     va_list ap;
     va_start (ap, fmt);
+    /*  One whole line at a time: the watcher thread says things too.  */
+    flockfile (stdout);
     vprintf (fmt, ap);
     va_end (ap);
     putchar ('\n');
     fflush (stdout);
+    funlockfile (stdout);
 }
 
 static int64_t now_ms (void)
@@ -265,6 +271,7 @@ static void parse (int argc, char **argv)
         else if (!strcmp (k, "relaxed")) o.relaxed = to_int (k, v);
         else if (!strcmp (k, "correlate")) o.correlate = to_int (k, v);
         else if (!strcmp (k, "mandatory")) o.mandatory = to_int (k, v);
+        else if (!strcmp (k, "watch")) o.watch = to_int (k, v);
         else fail ("unknown option %s", k);
     }
     if (o.type < 0)
@@ -275,6 +282,48 @@ static void set_int (int option, int value)
 {
     if (zmq_setsockopt (sock, option, &value, sizeof value) != 0)
         fail ("setsockopt %d = %d: %s", option, value, zmq_strerror (zmq_errno ()));
+}
+
+/*  watch=1: reads the socket's monitor and says "disconnected" for each lost connection, so
+    the harness waits for that event instead of guessing how long it takes. Ends at
+    ZMQ_EVENT_MONITOR_STOPPED.  */
+static void *watch (void *mon)
+{
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init (&m);
+        if (zmq_msg_recv (&m, mon, 0) == -1)
+            fail ("monitor recv: %s", zmq_strerror (zmq_errno ()));
+        CHECK (zmq_msg_size (&m) == 6 && zmq_msg_more (&m));
+        uint16_t event;
+        memcpy (&event, zmq_msg_data (&m), 2);
+        CHECK (zmq_msg_recv (&m, mon, 0) >= 0 && !zmq_msg_more (&m));
+        zmq_msg_close (&m);
+        if (event == ZMQ_EVENT_DISCONNECTED)
+            say ("disconnected");
+        else if (event == ZMQ_EVENT_MONITOR_STOPPED)
+            break;
+    }
+    CHECK (zmq_close (mon) == 0);
+    return NULL;
+}
+
+static void start_watch (void)
+{
+    const char *ep = "inproc://peer-watch";
+    CHECK (zmq_socket_monitor (sock, ep, ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_MONITOR_STOPPED) == 0);
+    void *mon = zmq_socket (ctx, ZMQ_PAIR);
+    CHECK (mon != NULL);
+    /*  Connected here, before the socket can have events: none is lost.  */
+    CHECK (zmq_connect (mon, ep) == 0);
+    CHECK (pthread_create (&watcher, NULL, watch, mon) == 0);
+}
+
+/*  Stops the monitor (its last event is MONITOR_STOPPED) and waits for the watcher.  */
+static void stop_watch (void)
+{
+    CHECK (zmq_socket_monitor (sock, NULL, 0) == 0);
+    CHECK (pthread_join (watcher, NULL) == 0);
 }
 
 static void open_socket (void)
@@ -297,6 +346,8 @@ static void open_socket (void)
     if (o.mandatory) set_int (ZMQ_ROUTER_MANDATORY, 1);
     if (o.routing_id)
         CHECK (zmq_setsockopt (sock, ZMQ_ROUTING_ID, o.routing_id, strlen (o.routing_id)) == 0);
+    if (o.watch)
+        start_watch ();
     if (strcmp (o.mode, "bind") == 0) {
         if (zmq_bind (sock, o.endpoint) != 0)
             fail ("bind %s: %s", o.endpoint, zmq_strerror (zmq_errno ()));
@@ -777,6 +828,8 @@ int main (int argc, char **argv)
     else if (!strcmp (o.role, "push")) push ();
     else if (!strcmp (o.role, "pull")) pull ();
     else fail ("unknown role %s", o.role);
+    if (o.watch)
+        stop_watch ();
     CHECK (zmq_close (sock) == 0);
     CHECK (zmq_ctx_term (ctx) == 0);
     return 0;
