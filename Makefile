@@ -13,7 +13,7 @@ SONAME := libzmq.so.5
 
 RELEASE := target/release
 
-.PHONY: all install uninstall test valgrind loom bench clean
+.PHONY: all install uninstall test valgrind loom pyzmq bench clean
 
 all:
 	$(CARGO) build --release
@@ -35,10 +35,12 @@ uninstall:
 	      $(DESTDIR)$(INCLUDEDIR)/zmq.h $(DESTDIR)$(INCLUDEDIR)/zmq_utils.h \
 	      $(DESTDIR)$(LIBDIR)/pkgconfig/libzmq.pc
 
-# Every test: Rust unit tests, the C API tests, header/symbol conformance, valgrind runs.
+# Every test: Rust unit tests, the C API tests, header/symbol conformance, valgrind runs,
+# pyzmq's own test suite.
 test:
 	$(CARGO) test
 	$(MAKE) valgrind
+	$(MAKE) pyzmq
 
 # Runs the C tests that must be leak- and error-free under valgrind.
 valgrind:
@@ -50,6 +52,19 @@ valgrind:
 # run in under a minute, but a cold --cfg loom release build adds ~3 minutes on 2 cores.
 loom:
 	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom $(CARGO) test --release --lib loom
+
+# pyzmq built from source against this checkout's release build runs its own test suite
+# (tools/pyzmq/README.md); fails on any failure and on any skip expected-skips.txt does not
+# allow. Its work dir (venv, pyzmq build) is kept in target/pyzmq and reused. The reference
+# run against the system libzmq and the "extras" are off here: PYZMQ_REFERENCE=1 and
+# PYZMQ_EXTRAS=1 turn them on.
+TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))
+PYZMQ_REFERENCE ?= 0
+PYZMQ_EXTRAS ?= 0
+pyzmq:
+	WORK=$(TARGET_DIR)/pyzmq CARGO_TARGET_DIR=$(TARGET_DIR) SRC=worktree STRICT=1 \
+	    REFERENCE=$(PYZMQ_REFERENCE) EXTRAS=$(PYZMQ_EXTRAS) SUITE_TIMEOUT=900 \
+	    bash tools/pyzmq/run.sh
 
 bench:
 	bash bench/run.sh
