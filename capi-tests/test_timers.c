@@ -57,11 +57,12 @@ static void test_man_page (void)
         the timers' whole-millisecond clock).  */
     TEST_ASSERT (invoked == 0 || elapsed_ms (since) >= 90);
     zmq_stopwatch_stop (since);
+    int early = invoked;
 
-    /*  Sleeping exactly the timeout reaches the due time.  */
+    /*  Sleeping exactly the timeout reaches the due time (the next one, if it came early).  */
     msleep (zmq_timers_timeout (timers));
     TEST_OK (zmq_timers_execute (timers));
-    TEST_ASSERT (invoked == 1);
+    TEST_ASSERT (invoked == early + 1);
 
     TEST_OK (zmq_timers_destroy (&timers));
     TEST_ASSERT (timers == NULL);
