@@ -46,15 +46,16 @@ static void test_man_page (void)
     int id = zmq_timers_add (timers, 100, count, &invoked);
     TEST_ASSERT (id > 0);
 
+    /*  Not due yet, unless this thread stalled for most of the interval (10 ms of slack for
+        the timers' whole-millisecond clock; valgrind's first run of the code can take that).  */
     TEST_OK (zmq_timers_execute (timers));
-    TEST_ASSERT (invoked == 0);
+    TEST_ASSERT (invoked == 0 || elapsed_ms (since) >= 90);
 
     long timeout = zmq_timers_timeout (timers);
-    TEST_ASSERT (timeout > 0 && timeout <= 100);
+    TEST_ASSERT (timeout >= 0 && timeout <= 100);
+    TEST_ASSERT (timeout > 0 || elapsed_ms (since) >= 90);
     msleep (timeout / 2);
     TEST_OK (zmq_timers_execute (timers));
-    /*  Not due yet, unless this thread stalled for most of the interval (10 ms of slack for
-        the timers' whole-millisecond clock).  */
     TEST_ASSERT (invoked == 0 || elapsed_ms (since) >= 90);
     zmq_stopwatch_stop (since);
     int early = invoked;
