@@ -145,7 +145,10 @@ static void stress (void *ctx, const char *endpoint)
             endpoint, rounds, stuck, IDLE_POLL_MS, stuck_cpu, late,
             idle_readable ? "readable" : "quiet", IDLE_POLL_MS, idle_cpu);
     fflush (stdout);
-    TEST_ASSERT (rounds >= 1000);
+    /*  Enough wake-ups to mean something; valgrind.sh asks for fewer (FD_WAKEUP_MIN_ROUNDS):
+        under valgrind a tcp round trip is slow, and memory checks are its point.  */
+    const char *min = getenv ("FD_WAKEUP_MIN_ROUNDS");
+    TEST_ASSERT (rounds >= (min ? atoi (min) : 1000));
     TEST_ASSERT (stuck == 0);
     if (strncmp (endpoint, "inproc", 6) == 0)
         TEST_ASSERT (late == 0);

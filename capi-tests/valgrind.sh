@@ -28,6 +28,8 @@ for t in ${VALGRIND_TESTS:-$all}; do
         # 100,000 ipc connect/close cycles take minutes under valgrind; the heap bound itself
         # is checked by `cargo test` at full count (mallinfo2 sees nothing under valgrind).
         test_robust) extra_env=(ROBUST_CYCLES=5000) ;;
+        # Its stress part has a wall-clock budget: under valgrind tcp manages ~120 wake-ups.
+        test_fd_wakeup) extra_env=(FD_WAKEUP_MIN_ROUNDS=50) ;;
         # A forked child keeps the context it inherited, by design (libzmq's child does too),
         # and valgrind checks leaks at the child's exit: invalid accesses only.
         test_fork) leaks="--leak-check=no" ;;
