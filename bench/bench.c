@@ -7,7 +7,9 @@
  *   bench TRANSPORT TEST SIZE [COUNT]     TRANSPORT: inproc | tcp | ipc
  *                                         TEST:      throughput | latency |
  *                                                    curve-throughput |
- *                                                    curve-handshake
+ *                                                    curve-handshake |
+ *                                                    fanout-N | raw-pingpong |
+ *                                                    raw-stream
  *   bench --which                         which libzmq got loaded
  *
  * Success: one line on stdout, "key=value" fields after the configuration:
@@ -19,6 +21,11 @@
  * server); curve-handshake times COUNT fresh CURVE DEALERs, each connecting
  * to one ROUTER server, completing the handshake, making one round trip of
  * SIZE bytes and closing (tcp and ipc only: inproc has no mechanism).
+ * fanout-N: one PUB to N SUB threads (see run_fanout); raw-*: the same
+ * exchanges on plain sockets, no libzmq, as references (see run_raw_pingpong).
+ * Throughput and fanout lines carry cpu_s_per_M, the process's CPU seconds
+ * (getrusage: user + system, all threads, setup included) per million
+ * messages; latency and raw-pingpong runs are pinned to one CPU.
  * Throughput is timed on the receiver from its first to its last message,
  * so it counts msgs-1 intervals; MB is 10^6 bytes of payload.
  * Latency is timed on the REQ side over all round trips (a few warm-up round
@@ -37,14 +44,22 @@
 #include <zmq.h>
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 /*
  * Every libzmq function this program calls is referenced weakly, so that a
@@ -76,6 +91,8 @@
 #define LAT_WARMUP 100        /* untimed round trips before the latency clock */
 
 enum { EXIT_API = 1, EXIT_TIMEOUT = 2, EXIT_MISSING = 3 };
+
+static void usage(void);
 
 static char ipc_path[108];    /* non-empty while an ipc endpoint may exist */
 static char cfg_label[64];    /* "tcp throughput 64", for messages */
@@ -168,6 +185,42 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* CPU seconds (user + system) the whole process has used so far: both ends
+ * and the library's I/O threads. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+/* Round trips pin the process (threads created later inherit the mask, so
+ * the library's I/O threads too) to one CPU: every hand-over is then a real
+ * wake-up rather than a spin on an idle second core. BENCH_CPU picks the CPU,
+ * else the first one the process may use. */
+static void pin_one_cpu(void)
+{
+    cpu_set_t set;
+    int cpu = -1;
+    const char *env = getenv("BENCH_CPU");
+    if (env && *env)
+        cpu = atoi(env);
+    else if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        for (int i = 0; i < CPU_SETSIZE; i++)
+            if (CPU_ISSET(i, &set)) {
+                cpu = i;
+                break;
+            }
+    }
+    if (cpu < 0)
+        return;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0)
+        fail(EXIT_API, "sched_setaffinity", strerror(errno));
 }
 
 static void set_int(void *s, int opt, int value, const char *name)
@@ -340,6 +393,7 @@ static void start_thread(pthread_t *t, void *(*fn)(void *), struct job *job)
 
 static void run_throughput(const char *transport, size_t size, long count)
 {
+    double cpu0 = cpu_s();
     struct job job = {0};
     pthread_mutex_init(&job.lock, NULL);
     pthread_cond_init(&job.cond, NULL);
@@ -385,6 +439,8 @@ static void run_throughput(const char *transport, size_t size, long count)
         fail_call("zmq_ctx_term");
     cleanup_ipc();
 
+    double cpu = cpu_s() - cpu0;
+
     /* count-1 intervals between the first and the last message */
     long intervals = count > 1 ? count - 1 : 1;
     if (elapsed <= 0)
@@ -392,12 +448,15 @@ static void run_throughput(const char *transport, size_t size, long count)
     double mps = (double)intervals / elapsed;
     char ver[32];
     lib_version(ver, sizeof ver);
-    printf("%s msgs=%ld elapsed_s=%.4f msg_per_s=%.0f mb_per_s=%.2f lib=%s\n",
-           cfg_label, count, elapsed, mps, mps * (double)size / 1e6, ver);
+    printf("%s msgs=%ld elapsed_s=%.4f msg_per_s=%.0f mb_per_s=%.2f "
+           "cpu_s_per_M=%.4f lib=%s\n",
+           cfg_label, count, elapsed, mps, mps * (double)size / 1e6,
+           cpu * 1e6 / (double)count, ver);
 }
 
 static void run_latency(const char *transport, size_t size, long count)
 {
+    pin_one_cpu();
     struct job job = {0};
     job.size = size;
     job.count = count;
@@ -438,6 +497,357 @@ static void run_latency(const char *transport, size_t size, long count)
     printf("%s roundtrips=%ld elapsed_s=%.4f latency_us=%.3f rtt_us=%.3f "
            "latency_kind=rtt/2 lib=%s\n",
            cfg_label, count, job.elapsed, rtt_us / 2, rtt_us, ver);
+}
+
+/* ---------------------------------------------------------------- fan-out */
+
+/* fanout-N: one PUB, N SUBs (each in its own thread, subscribed to
+ * everything), default high-water marks, ZMQ_XPUB_NODROP on the PUB. The publisher sends 1-byte probes
+ * until every subscriber has seen one (the slow-joiner sync), then COUNT data
+ * messages of SIZE bytes, then 1-byte end markers until every subscriber has
+ * stopped. The figure is messages delivered: all subscribers' data messages
+ * over the span from the first one received to the last one. */
+#define FANOUT_MAX 256
+
+struct fanout {
+    void *ctx;
+    char endpoint[256];
+    size_t size;
+    int subs;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int ready, done, connected;
+    long received[FANOUT_MAX];
+    double first[FANOUT_MAX], last[FANOUT_MAX];
+};
+
+struct fanout_sub {
+    struct fanout *f;
+    int index;
+};
+
+static void fanout_count(struct fanout *f, int *field)
+{
+    pthread_mutex_lock(&f->lock);
+    (*field)++;
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+}
+
+static int fanout_read(struct fanout *f, int *field)
+{
+    pthread_mutex_lock(&f->lock);
+    int v = *field;
+    pthread_mutex_unlock(&f->lock);
+    return v;
+}
+
+static void *sub_thread(void *arg)
+{
+    struct fanout_sub *me = arg;
+    struct fanout *f = me->f;
+    void *s = open_socket(f->ctx, ZMQ_SUB, "ZMQ_SUB", 0);
+    if (zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0) != 0)
+        fail_call("zmq_setsockopt(ZMQ_SUBSCRIBE)");
+    connect_endpoint(s, f->endpoint);
+    fanout_count(f, &f->connected);
+    zmq_msg_t msg;
+    if (zmq_msg_init(&msg) != 0)
+        fail_call("zmq_msg_init");
+    int seen_probe = 0;
+    long n = 0;
+    double first = 0, last = 0;
+    for (;;) {
+        int len = zmq_msg_recv(&msg, s, 0);
+        if (len < 0)
+            fail_call("zmq_msg_recv (SUB)");
+        const char *p = zmq_msg_data(&msg);
+        if (len == 1 && p[0] == 'P') {
+            if (!seen_probe) {
+                seen_probe = 1;
+                fanout_count(f, &f->ready);
+            }
+            continue;
+        }
+        if (len == 1 && p[0] == 'E')
+            break;
+        if ((size_t)len != f->size)
+            fail(EXIT_API, "zmq_msg_recv (SUB)", "message has the wrong size");
+        last = now_s();
+        if (n++ == 0)
+            first = last;
+    }
+    zmq_msg_close(&msg);
+    f->received[me->index] = n;
+    f->first[me->index] = first;
+    f->last[me->index] = last;
+    close_socket(s);
+    fanout_count(f, &f->done);
+    return NULL;
+}
+
+static void pub_marker(void *pub, char c)
+{
+    zmq_msg_t msg;
+    if (zmq_msg_init_size(&msg, 1) != 0)
+        fail_call("zmq_msg_init_size");
+    *(char *)zmq_msg_data(&msg) = c;
+    if (zmq_msg_send(&msg, pub, 0) < 0)
+        fail_call("zmq_msg_send (PUB marker)");
+}
+
+static void run_fanout(const char *transport, int subs, size_t size, long count)
+{
+    if (subs < 1 || subs > FANOUT_MAX)
+        fail(EXIT_API, "fanout", "subscriber count out of range");
+    if (size < 2)
+        fail(EXIT_API, "fanout", "size must be at least 2 (1-byte frames are markers)");
+    double cpu0 = cpu_s();
+    static struct fanout f;
+    memset(&f, 0, sizeof f);
+    pthread_mutex_init(&f.lock, NULL);
+    pthread_cond_init(&f.cond, NULL);
+    f.size = size;
+    f.subs = subs;
+    f.ctx = zmq_ctx_new();
+    if (!f.ctx)
+        fail_call("zmq_ctx_new");
+    void *pub = open_socket(f.ctx, ZMQ_PUB, "ZMQ_PUB", 0);
+    /* Lossless: a full subscriber pipe blocks the send (as PUSH's HWM does)
+     * instead of dropping, so the figure is a throughput, not a drop rate. */
+    set_int(pub, ZMQ_XPUB_NODROP, 1, "ZMQ_XPUB_NODROP");
+    bind_endpoint(pub, transport, "fan", f.endpoint, sizeof f.endpoint);
+
+    pthread_t threads[FANOUT_MAX];
+    struct fanout_sub args[FANOUT_MAX];
+    for (int i = 0; i < subs; i++) {
+        args[i].f = &f;
+        args[i].index = i;
+        int rc = pthread_create(&threads[i], NULL, sub_thread, &args[i]);
+        if (rc != 0)
+            fail(EXIT_API, "pthread_create", strerror(rc));
+    }
+    /* Probes until every subscriber has one; the watchdog bounds this. */
+    while (fanout_read(&f, &f.ready) < subs) {
+        pub_marker(pub, 'P');
+        usleep(1000);
+    }
+    for (long i = 0; i < count; i++) {
+        zmq_msg_t msg;
+        if (zmq_msg_init_size(&msg, size) != 0)
+            fail_call("zmq_msg_init_size");
+        memset(zmq_msg_data(&msg), 'x', size < 8 ? size : 8);
+        if (zmq_msg_send(&msg, pub, 0) < 0)
+            fail_call("zmq_msg_send (PUB)");
+    }
+    while (fanout_read(&f, &f.done) < subs) {
+        pub_marker(pub, 'E');
+        usleep(1000);
+    }
+    for (int i = 0; i < subs; i++)
+        pthread_join(threads[i], NULL);
+    close_socket(pub);
+    if (zmq_ctx_term(f.ctx) != 0)
+        fail_call("zmq_ctx_term");
+    cleanup_ipc();
+    double cpu = cpu_s() - cpu0;
+
+    long total = 0;
+    double first = 0, last = 0;
+    for (int i = 0; i < subs; i++) {
+        if (f.received[i] == 0)
+            continue;
+        if (total == 0 || f.first[i] < first)
+            first = f.first[i];
+        if (f.last[i] > last)
+            last = f.last[i];
+        total += f.received[i];
+    }
+    if (total < 2)
+        fail(EXIT_API, "fanout", "subscribers received (almost) nothing");
+    double elapsed = last - first;
+    if (elapsed <= 0)
+        elapsed = 1e-9;
+    double mps = (double)(total - 1) / elapsed;
+    char ver[32];
+    lib_version(ver, sizeof ver);
+    printf("%s subs=%d msgs=%ld delivered=%ld delivered_pct=%.1f elapsed_s=%.4f "
+           "msg_per_s=%.0f mb_per_s=%.2f cpu_s_per_M=%.4f lib=%s\n",
+           cfg_label, subs, count, total, 100.0 * (double)total / ((double)count * subs),
+           elapsed, mps, mps * (double)size / 1e6, cpu * 1e6 / (double)total, ver);
+}
+
+/* ------------------------------------------------------ raw references */
+
+/* What the hardware and kernel allow without any messaging library, for the
+ * ratios in run.sh: ping-pong round trips of SIZE bytes over loopback TCP
+ * (TCP_NODELAY), over a Unix stream socket pair (ipc), and an eventfd
+ * hand-over between two threads (inproc); and a one-way loopback TCP stream
+ * in SIZE-byte writes. Ping-pong is pinned to one CPU as the latency test. */
+struct raw_job {
+    int fd, fd2;               /* eventfd: fd pings, fd2 pongs */
+    int eventfd;
+    size_t size;
+    long count;
+};
+
+static void xfer(int fd, char *buf, size_t len, int out)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = out ? send(fd, buf + done, len - done, MSG_NOSIGNAL)
+                        : recv(fd, buf + done, len - done, 0);
+        if (n <= 0)
+            fail(EXIT_API, out ? "send" : "recv", n == 0 ? "peer closed" : strerror(errno));
+        done += (size_t)n;
+    }
+}
+
+static void efd_wait(int fd)
+{
+    uint64_t v;
+    if (read(fd, &v, sizeof v) != sizeof v)
+        fail(EXIT_API, "read(eventfd)", strerror(errno));
+}
+
+static void efd_post(int fd)
+{
+    uint64_t v = 1;
+    if (write(fd, &v, sizeof v) != sizeof v)
+        fail(EXIT_API, "write(eventfd)", strerror(errno));
+}
+
+static void *raw_echo_thread(void *arg)
+{
+    struct raw_job *j = arg;
+    char *buf = malloc(j->size ? j->size : 1);
+    for (long i = 0; i < LAT_WARMUP + j->count; i++) {
+        if (j->eventfd) {
+            efd_wait(j->fd);
+            efd_post(j->fd2);
+        } else {
+            xfer(j->fd2, buf, j->size, 0);
+            xfer(j->fd2, buf, j->size, 1);
+        }
+    }
+    free(buf);
+    return NULL;
+}
+
+static void *raw_sink_thread(void *arg)
+{
+    struct raw_job *j = arg;
+    char *buf = malloc(j->size);
+    for (long i = 0; i < j->count; i++)
+        xfer(j->fd2, buf, j->size, 0);
+    free(buf);
+    return NULL;
+}
+
+/* A connected loopback TCP pair in a[0] (client) and a[1] (accepted). */
+static void tcp_pair(int a[2])
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {0};
+    socklen_t len = sizeof sa;
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(l, 1) != 0 ||
+        getsockname(l, (struct sockaddr *)&sa, &len) != 0)
+        fail(EXIT_API, "tcp listen", strerror(errno));
+    a[0] = socket(AF_INET, SOCK_STREAM, 0);
+    if (a[0] < 0 || connect(a[0], (struct sockaddr *)&sa, sizeof sa) != 0)
+        fail(EXIT_API, "tcp connect", strerror(errno));
+    a[1] = accept(l, NULL, NULL);
+    if (a[1] < 0)
+        fail(EXIT_API, "tcp accept", strerror(errno));
+    close(l);
+    int one = 1;
+    setsockopt(a[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(a[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+static void run_raw_pingpong(const char *transport, size_t size, long count)
+{
+    pin_one_cpu();
+    struct raw_job j = {0};
+    int a[2];
+    j.size = size;
+    j.count = count;
+    if (strcmp(transport, "inproc") == 0) {
+        j.eventfd = 1;
+        a[0] = eventfd(0, 0);
+        a[1] = eventfd(0, 0);
+        if (a[0] < 0 || a[1] < 0)
+            fail(EXIT_API, "eventfd", strerror(errno));
+        j.fd = a[0];
+        j.fd2 = a[1];
+    } else if (strcmp(transport, "tcp") == 0) {
+        tcp_pair(a);
+        j.fd2 = a[1];
+    } else {
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, a) != 0)
+            fail(EXIT_API, "socketpair", strerror(errno));
+        j.fd2 = a[1];
+    }
+    pthread_t t;
+    int rc = pthread_create(&t, NULL, raw_echo_thread, &j);
+    if (rc != 0)
+        fail(EXIT_API, "pthread_create", strerror(rc));
+    char *buf = malloc(size ? size : 1);
+    memset(buf, 'x', size);
+    double start = 0;
+    for (long i = 0; i < LAT_WARMUP + count; i++) {
+        if (i == LAT_WARMUP)
+            start = now_s();
+        if (j.eventfd) {
+            efd_post(a[0]);
+            efd_wait(a[1]);
+        } else {
+            xfer(a[0], buf, size, 1);
+            xfer(a[0], buf, size, 0);
+        }
+    }
+    double elapsed = now_s() - start;
+    pthread_join(t, NULL);
+    free(buf);
+    close(a[0]);
+    close(a[1]);
+    double rtt_us = elapsed * 1e6 / (double)count;
+    printf("%s roundtrips=%ld elapsed_s=%.4f latency_us=%.3f rtt_us=%.3f "
+           "latency_kind=rtt/2 lib=none\n",
+           cfg_label, count, elapsed, rtt_us / 2, rtt_us);
+}
+
+static void run_raw_stream(const char *transport, size_t size, long count)
+{
+    if (strcmp(transport, "tcp") != 0 || size == 0)
+        usage();
+    struct raw_job j = {0};
+    int a[2];
+    tcp_pair(a);
+    j.fd2 = a[1];
+    j.size = size;
+    j.count = count;
+    pthread_t t;
+    int rc = pthread_create(&t, NULL, raw_sink_thread, &j);
+    if (rc != 0)
+        fail(EXIT_API, "pthread_create", strerror(rc));
+    char *buf = malloc(size);
+    memset(buf, 'x', size);
+    double start = now_s();
+    for (long i = 0; i < count; i++)
+        xfer(a[0], buf, size, 1);
+    pthread_join(t, NULL);
+    double elapsed = now_s() - start;
+    free(buf);
+    close(a[0]);
+    close(a[1]);
+    if (elapsed <= 0)
+        elapsed = 1e-9;
+    double mps = (double)count / elapsed;
+    printf("%s msgs=%ld elapsed_s=%.4f msg_per_s=%.0f mb_per_s=%.2f lib=none\n",
+           cfg_label, count, elapsed, mps, mps * (double)size / 1e6);
 }
 
 /* ----------------------------------------------------------------- CURVE */
@@ -683,8 +1093,10 @@ static long default_count(const char *transport, const char *test, size_t size)
         return 300;
     if (strcmp(test, "curve-throughput") == 0)
         return size <= 64 ? 300000 : 100000;
-    if (strcmp(test, "latency") == 0)
+    if (strcmp(test, "latency") == 0 || strcmp(test, "raw-pingpong") == 0)
         return inproc ? 100000 : 20000;
+    if (strncmp(test, "fanout-", 7) == 0)
+        return 500000;
     if (size <= 64)
         return inproc ? 10000000 : 3000000;
     if (size <= 1024)
@@ -700,6 +1112,10 @@ static void usage(void)
             "         TEST       throughput (PUSH->PULL) | latency (REQ<->REP)\n"
             "                    | curve-throughput (PUSH->PULL, CURVE; tcp/ipc)\n"
             "                    | curve-handshake (CURVE connections/s; tcp/ipc)\n"
+            "                    | fanout-N (PUB -> N SUBs, delivered msg/s)\n"
+            "                    | raw-pingpong (no libzmq: tcp, unix socket,\n"
+            "                      eventfd between threads for inproc)\n"
+            "                    | raw-stream (no libzmq: loopback tcp, one way)\n"
             "         SIZE       message size in bytes\n"
             "         COUNT      messages (throughput) or round trips (latency)\n"
             "                    or connections (curve-handshake)\n"
@@ -723,7 +1139,15 @@ int main(int argc, char **argv)
         usage();
     int curve = strcmp(test, "curve-throughput") == 0 ||
                 strcmp(test, "curve-handshake") == 0;
-    if (strcmp(test, "throughput") && strcmp(test, "latency") && !curve)
+    int fanout_subs = 0;
+    if (strncmp(test, "fanout-", 7) == 0) {
+        fanout_subs = atoi(test + 7);
+        if (fanout_subs < 1 || fanout_subs > FANOUT_MAX)
+            usage();
+    }
+    int raw = strcmp(test, "raw-pingpong") == 0 || strcmp(test, "raw-stream") == 0;
+    if (strcmp(test, "throughput") && strcmp(test, "latency") && !curve &&
+        !fanout_subs && !raw)
         usage();
     if (curve && strcmp(transport, "inproc") == 0)
         usage();
@@ -748,8 +1172,18 @@ int main(int argc, char **argv)
     signal(SIGALRM, on_alarm);
     alarm((unsigned)limit);
 
+    if (strcmp(test, "raw-pingpong") == 0) {
+        run_raw_pingpong(transport, (size_t)size, count);
+        return 0;
+    }
+    if (strcmp(test, "raw-stream") == 0) {
+        run_raw_stream(transport, (size_t)size, count);
+        return 0;
+    }
     check_symbols();
-    if (strcmp(test, "curve-throughput") == 0)
+    if (fanout_subs)
+        run_fanout(transport, fanout_subs, (size_t)size, count);
+    else if (strcmp(test, "curve-throughput") == 0)
         run_curve_throughput(transport, (size_t)size, count);
     else if (strcmp(test, "curve-handshake") == 0)
         run_curve_handshake(transport, (size_t)size, count);

@@ -8,7 +8,8 @@
 #
 # Environment:
 #   BENCH_FILTER=REGEX   only rows whose "transport test size" matches (bash ERE),
-#                        e.g. BENCH_FILTER='^tcp' or BENCH_FILTER='latency'
+#                        e.g. BENCH_FILTER='^tcp' or BENCH_FILTER='latency'; a
+#                        raw-socket reference runs with the row it is compared with
 #   BENCH_REPS=N         repetitions per library and row (default 3, quick 1)
 #   BENCH_TIMEOUT=S      limit for one run in seconds (default 20)
 #   BENCH_REF_LIB=PATH   the reference library (default the system libzmq.so.5)
@@ -160,13 +161,27 @@ CONFIGS=(
     "tcp curve-throughput 64 300000"
     "tcp curve-throughput 1024 100000"
     "tcp curve-handshake 1 300"
+    "tcp fanout-4 64 1000000"
+    "tcp fanout-32 64 200000"
+)
+
+# Raw-socket references (no libzmq; run once per repetition, not per library)
+# and the row each is compared with: round trips against the latency row of
+# the same transport (eventfd between threads for inproc), the loopback TCP
+# stream against 64 KiB tcp throughput.
+REFS=(
+    "tcp raw-pingpong 1 25000|tcp latency 1"
+    "ipc raw-pingpong 1 30000|ipc latency 1"
+    "inproc raw-pingpong 1 100000|inproc latency 1"
+    "tcp raw-stream 65536 40000|tcp throughput 65536"
 )
 
 # Rates (msg/s, connections/s) are better higher; latency is better lower.
-higher_is_better() { [ "$1" != latency ]; }
+higher_is_better() { [ "$1" != latency ] && [ "$1" != raw-pingpong ]; }
 
 # One run: prints the figure (msg/s or one-way us) on stdout, or returns
-# non-zero with "call: reason" in $WORK/why.
+# non-zero with "call: reason" in $WORK/why. CPU seconds per million messages
+# (throughput and fan-out rows) go to $WORK/cpu, empty when not reported.
 run_one() { # libdir transport test size count
     local libdir=$1 transport=$2 test=$3 size=$4 count=$5 rc out err line
     out="$WORK/out" err="$WORK/err"
@@ -178,9 +193,10 @@ run_one() { # libdir transport test size count
         printf '# %s %s\n' "$(basename "$libdir")" "$transport $test $size $count"
         cat "$out" "$err"
     } >>"$RAW_LOG"
+    sed -n 's/.* cpu_s_per_M=\([0-9.]*\).*/\1/p' "$out" >"$WORK/cpu"
     if [ "$rc" = 0 ]; then
         case "$test" in
-            latency) line=$(sed -n 's/.* latency_us=\([0-9.]*\).*/\1/p' "$out") ;;
+            latency|raw-pingpong) line=$(sed -n 's/.* latency_us=\([0-9.]*\).*/\1/p' "$out") ;;
             curve-handshake) line=$(sed -n 's/.* conn_per_s=\([0-9.]*\).*/\1/p' "$out") ;;
             *) line=$(sed -n 's/.* msg_per_s=\([0-9.]*\).*/\1/p' "$out") ;;
         esac
@@ -241,7 +257,10 @@ if [ "$OURS_OK" = 1 ]; then echo "  ferrozmq: $OURS_ID"; else echo "  ferrozmq: 
 if [ "$REF_OK" = 1 ]; then echo "  libzmq:   $REF_ID"; else echo "  libzmq:   n/a ($REF_WHY)"; fi
 echo "  bench.c compiled against $HEADER, linked against $(basename "$LINKED") ($(basename "$(readlink "$LINKED/libzmq.so" 2>/dev/null || echo '?')"))"
 echo "  throughput: PUSH->PULL in one process, msg/s from the receiver's first to last message"
-echo "  latency:    REQ<->REP in one process, microseconds one-way = mean round trip / 2"
+echo "  latency:    REQ<->REP in one process, microseconds one-way = mean round trip / 2;"
+echo "              the process (both ends, I/O threads) pinned to one CPU"
+echo "  fanout-N:   PUB -> N SUBs (tcp, XPUB_NODROP so none dropped), aggregate msg/s delivered"
+echo "  cpu s/M:    process CPU seconds (user+sys, getrusage) per million messages, best run"
 echo "  curve-*:    CURVE on both ends (no ZAP handler); throughput as above, handshake:"
 echo "              connections/s, each a new DEALER: connect, handshake, one round trip, close"
 echo "  ratio > 1 means ferrozmq is better: rates (msg/s, conn/s) ours/theirs, latency theirs/ours"
@@ -250,11 +269,13 @@ if [ "$IDLE_CHECK" != "?" ] && [ "$IDLE_CHECK" -ge 15 ]; then
     echo "  processes compete with the benchmark and the figures will be noisy"
 fi
 echo
-ROW_FMT='%-9s %-16s %6s %-6s %-34s %-16s %s\n'
+ROW_FMT='%-9s %-16s %6s %-6s %-34s %-16s %-5s %8s %8s\n'
 # shellcheck disable=SC2059
-printf "$ROW_FMT" transport test size unit ferrozmq libzmq ratio
+printf "$ROW_FMT" transport test size unit ferrozmq libzmq ratio "cpu s/M" "cpu s/M"
 # shellcheck disable=SC2059
-printf "$ROW_FMT" --------- ---------------- ------ ------ ---------------------------------- ---------------- -----
+printf "$ROW_FMT" "" "" "" "" "" "" "" ferrozmq libzmq
+# shellcheck disable=SC2059
+printf "$ROW_FMT" --------- ---------------- ------ ------ ---------------------------------- ---------------- ----- -------- --------
 
 # why n/a: full reason -> the rows it happened in, in order of appearance
 declare -A WHY_ROWS=()
@@ -270,6 +291,13 @@ note_failure() { # side reason row
     fi
 }
 RATIOS=()
+# best figure per "transport test size", for the raw-reference ratios
+declare -A BEST_OURS=() BEST_REF=()
+min_cpu() { # current candidate -> the smaller (empty counts as none)
+    if [ -z "$1" ]; then printf '%s' "$2"
+    elif [ -z "$2" ]; then printf '%s' "$1"
+    else awk -v a="$1" -v b="$2" 'BEGIN { print (b < a ? b : a) }'; fi
+}
 t_start=$(date +%s)
 for cfg in "${CONFIGS[@]}"; do
     read -r transport test size count <<<"$cfg"
@@ -281,6 +309,7 @@ for cfg in "${CONFIGS[@]}"; do
 
     ours_vals=() ref_vals=()
     ours_fail="" ref_fail=""
+    ours_cpu="" ref_cpu=""
     [ "$OURS_OK" = 1 ] || ours_fail="see header"
     [ "$REF_OK" = 1 ] || ref_fail="see header"
     for ((rep = 1; rep <= REPS; rep++)); do
@@ -296,8 +325,12 @@ for cfg in "${CONFIGS[@]}"; do
             t0=$(date +%s%N)
             if v=$(run_one "$WORK/$side" "$transport" "$test" "$size" "$count"); then
                 slow=$(( ($(date +%s%N) - t0) / 1000000000 >= SLOW_RUN ))
-                if [ "$side" = ours ]; then ours_vals+=("$v"); ours_slow=$slow
-                else ref_vals+=("$v"); ref_slow=$slow; fi
+                c=$(cat "$WORK/cpu")
+                if [ "$side" = ours ]; then
+                    ours_vals+=("$v"); ours_slow=$slow; ours_cpu=$(min_cpu "$ours_cpu" "$c")
+                else
+                    ref_vals+=("$v"); ref_slow=$slow; ref_cpu=$(min_cpu "$ref_cpu" "$c")
+                fi
             else
                 why=$(cat "$WORK/why")
                 if [ "$side" = ours ]; then ours_fail=$why; else ref_fail=$why; fi
@@ -312,6 +345,7 @@ for cfg in "${CONFIGS[@]}"; do
     # marked "!" and the failure listed under the table.
     if [ ${#ours_vals[@]} -gt 0 ]; then
         ours_best=$(best "$test" "${ours_vals[@]}"); ours_cell=$(fmt_fig "$test" "$ours_best")
+        BEST_OURS["$transport $test $size"]=$ours_best
     else
         ours_cell="n/a (${ours_fail##*: })"
     fi
@@ -321,6 +355,7 @@ for cfg in "${CONFIGS[@]}"; do
     fi
     if [ ${#ref_vals[@]} -gt 0 ]; then
         ref_best=$(best "$test" "${ref_vals[@]}"); ref_cell=$(fmt_fig "$test" "$ref_best")
+        BEST_REF["$transport $test $size"]=$ref_best
     else
         ref_cell="n/a (${ref_fail##*: })"
     fi
@@ -348,8 +383,64 @@ for cfg in "${CONFIGS[@]}"; do
         *) unit=msg/s ;;
     esac
     # shellcheck disable=SC2059
-    printf "$ROW_FMT" "$transport" "$test" "$size" "$unit" "$ours_cell" "$ref_cell" "$ratio"
+    printf "$ROW_FMT" "$transport" "$test" "$size" "$unit" "$ours_cell" "$ref_cell" "$ratio" \
+        "${ours_cpu:--}" "${ref_cpu:--}"
 done
+
+# ------------------------------------------------------- raw references
+# Run when the row they are compared with ran, or when the filter names them.
+REF_ROWS=()
+for entry in "${REFS[@]}"; do
+    cfg=${entry%%|*} versus=${entry#*|}
+    read -r transport test size count <<<"$cfg"
+    if [ -n "$FILTER" ] && ! [[ "$transport $test $size" =~ $FILTER ]] &&
+        ! [[ "$versus" =~ $FILTER ]]; then
+        continue
+    fi
+    REF_ROWS+=("$entry")
+done
+if [ ${#REF_ROWS[@]} -gt 0 ]; then
+    # bench itself needs some libzmq to load, though these runs never call it
+    if [ "$REF_OK" = 1 ]; then raw_dir="$WORK/ref"; else raw_dir="$WORK/ours"; fi
+    RAW_FMT='%-9s %-16s %6s %-6s %-12s %-21s %-12s %s\n'
+    echo
+    echo "raw-socket references (no libzmq, same run; best of $REPS): our figure / theirs"
+    echo "  (latency: how many times the raw round trip, lower is better; stream: fraction"
+    echo "   of the raw loopback bandwidth, higher is better)"
+    # shellcheck disable=SC2059
+    printf "$RAW_FMT" transport test size unit raw "compared with" "ferrozmq/raw" "libzmq/raw"
+    # shellcheck disable=SC2059
+    printf "$RAW_FMT" --------- ---------------- ------ ------ ------------ --------------------- ------------ ----------
+    for entry in "${REF_ROWS[@]}"; do
+        cfg=${entry%%|*} versus=${entry#*|}
+        read -r transport test size count <<<"$cfg"
+        if [ "$QUICK" = 1 ]; then count=$(( count / 10 )); fi
+        [ "$count" -ge 2 ] || count=2
+        vals=() fail=""
+        for ((rep = 1; rep <= REPS; rep++)); do
+            if v=$(run_one "$raw_dir" "$transport" "$test" "$size" "$count"); then
+                vals+=("$v")
+            else
+                fail=$(cat "$WORK/why")
+            fi
+        done
+        unit=us; [ "$test" = raw-pingpong ] || unit=msg/s
+        if [ ${#vals[@]} -eq 0 ]; then
+            # shellcheck disable=SC2059
+            printf "$RAW_FMT" "$transport" "$test" "$size" "$unit" "n/a" "$versus" - -
+            note_failure raw "$fail" "$transport $test $size"
+            continue
+        fi
+        raw_best=$(best "$test" "${vals[@]}")
+        vs() { # figure -> ratio to raw_best, or -
+            [ -n "$1" ] || { echo -; return; }
+            awk -v a="$1" -v b="$raw_best" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
+        }
+        # shellcheck disable=SC2059
+        printf "$RAW_FMT" "$transport" "$test" "$size" "$unit" "$(fmt_fig "$test" "$raw_best")" \
+            "$versus" "$(vs "${BEST_OURS[$versus]:-}")" "$(vs "${BEST_REF[$versus]:-}")"
+    done
+fi
 echo
 if [ ${#RATIOS[@]} -gt 0 ]; then
     printf '%s\n' "${RATIOS[@]}" | awk '$1 > 0 { s += log($1); n++ }
