@@ -13,9 +13,11 @@ pub(crate) struct Inbound {
     /// The pipe to the socket; None before it exists (accepted, ZMQ_IMMEDIATE) and after
     /// the session let it go.
     pub pipe: Option<Pipe>,
-    /// Whole decoded messages waiting for room in the pipe.
-    pending: VecDeque<Vec<Msg>>,
-    /// Parts of a message still arriving.
+    /// Whole decoded messages waiting for room in the pipe, part after part (a part
+    /// without MORE ends a message): one flat queue, so a message that meets the HWM
+    /// costs no allocation of its own.
+    pending: VecDeque<Msg>,
+    /// Parts of a message still arriving (its capacity is kept from message to message).
     partial: Vec<Msg>,
     /// The properties every message of the current connection carries.
     pub metadata: Option<Arc<Metadata>>,
@@ -44,15 +46,20 @@ impl Inbound {
                 self.unflushed = true;
                 return true;
             }
-            self.pending.push_back(vec![m]);
+            self.pending.push_back(m);
             return false;
         }
-        self.partial.push(m);
-        if !more {
-            self.pending.push_back(std::mem::take(&mut self.partial));
-            return self.write_pending();
+        if more {
+            self.partial.push(m);
+            return true;
         }
-        true
+        if self.partial.is_empty() {
+            self.pending.push_back(m);
+        } else {
+            self.pending.extend(self.partial.drain(..));
+            self.pending.push_back(m);
+        }
+        self.write_pending()
     }
 
     /// Writes whole queued messages into the pipe and flushes; false if some still wait
@@ -70,16 +77,19 @@ impl Inbound {
             return true;
         };
         let mut ok = true;
-        while let Some(parts) = self.pending.front_mut() {
+        while !self.pending.is_empty() {
             if !pipe.check_write() {
                 ok = false;
                 break;
             }
-            for m in parts.drain(..) {
-                // Only the first part can meet the HWM; the rest follow it.
+            // Only a message's first part can meet the HWM; the rest follow it.
+            while let Some(m) = self.pending.pop_front() {
+                let more = m.more();
                 let _ = pipe.write(m);
+                if !more {
+                    break;
+                }
             }
-            self.pending.pop_front();
             self.unflushed = true;
         }
         ok
@@ -103,7 +113,7 @@ impl Inbound {
     pub(crate) fn notify(&mut self) {
         let mut m = Msg::new();
         m.set_metadata(self.metadata.clone());
-        self.pending.push_back(vec![m]);
+        self.pending.push_back(m);
         self.deliver();
     }
 }
