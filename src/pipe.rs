@@ -13,6 +13,33 @@ use std::sync::{Arc, Weak};
 
 pub(crate) type PipeId = u64;
 
+/// A map keyed by pipe id. Ids come from one counter, not from peers, so SipHash's flood
+/// resistance buys nothing here, while every command and activation pays for a lookup.
+pub(crate) type PipeMap<V> =
+    std::collections::HashMap<PipeId, V, std::hash::BuildHasherDefault<PipeIdHasher>>;
+
+/// Fibonacci hashing of a pipe id: one multiply spreads sequential ids over the high
+/// bits the hash table's control bytes use, and keeps them distinct in the low bits.
+#[derive(Default)]
+pub(crate) struct PipeIdHasher(u64);
+
+impl std::hash::Hasher for PipeIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not reached for u64 keys; any other key still hashes every byte.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, id: u64) {
+        self.0 = (self.0 ^ id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// A plain std atomic even under loom: ids are not part of any protocol being modelled.
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 

@@ -7,9 +7,9 @@
 
 use crate::io::command::Command;
 use crate::io::mailbox::Mailbox;
-use crate::pipe::PipeId;
+use crate::pipe::{PipeId, PipeMap};
 use mio::{Events, Poll, Registry, Token};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -84,7 +84,7 @@ pub(crate) struct Reactor {
     mailbox: Arc<Mailbox>,
     objects: Vec<Entry>,
     free: Vec<usize>,
-    by_pipe: HashMap<PipeId, usize>,
+    by_pipe: PipeMap<usize>,
     timers: BTreeSet<Timer>,
     stop: bool,
 }
@@ -96,7 +96,7 @@ impl Reactor {
             mailbox,
             objects: Vec::new(),
             free: Vec::new(),
-            by_pipe: HashMap::new(),
+            by_pipe: PipeMap::default(),
             timers: BTreeSet::new(),
             stop: false,
         }

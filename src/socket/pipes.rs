@@ -1,8 +1,7 @@
 //! The pipes a socket owns, in a slab so patterns refer to them by index without hashing on
 //! the message path. Commands name pipes by id; `by_id` maps them to indices.
 
-use crate::pipe::{Pipe, PipeId};
-use std::collections::HashMap;
+use crate::pipe::{Pipe, PipeId, PipeMap};
 
 pub(crate) type PipeIdx = usize;
 
@@ -10,7 +9,7 @@ pub(crate) type PipeIdx = usize;
 pub(crate) struct Pipes {
     slots: Vec<Option<Pipe>>,
     free: Vec<PipeIdx>,
-    by_id: HashMap<PipeId, PipeIdx>,
+    by_id: PipeMap<PipeIdx>,
     /// Pipes found finished (peer gone and drained) during an operation; the socket removes
     /// them, and tells the pattern, once the operation is over.
     dead: Vec<PipeIdx>,
