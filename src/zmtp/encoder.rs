@@ -105,6 +105,17 @@ impl Encoder {
             return;
         }
         let size = msg.len() as u64;
+        if self.framing != Framing::V1 && msg.len() < ZERO_COPY_MIN {
+            // The common small frame: header and body into the batch buffer in one go
+            // (what put_frame_header and put_body do, without looking the buffer up twice).
+            let tail = self.tail();
+            let before = tail.len();
+            put_frame_header(tail, if more { FLAG_MORE } else { 0 }, size);
+            tail.extend_from_slice(msg.data());
+            let added = tail.len() - before;
+            self.pending += added;
+            return;
+        }
         let before = self.tail_len();
         match self.framing {
             Framing::V1 => {
