@@ -207,6 +207,30 @@ impl Decoder {
 
     /// The next complete frame from the buffered bytes, if there is one.
     fn next_frame(&mut self) -> Result<Option<Frame>, ZmtpError> {
+        // The common case first: a short message frame (ZMTP 2/3) with its header and body
+        // both buffered becomes a message without staging the header. Anything else, or a
+        // frame over ZMQ_MAXMSGSIZE (refused below), takes the general path.
+        if matches!(self.state, State::Header { len: 0, .. })
+            && self.framing != Framing::V1
+            && self.end - self.start >= 2
+        {
+            let h = self.buf.get(self.start..self.start + 2);
+            let (flags, size) = (h[0], usize::from(h[1]));
+            if flags & (FLAG_LONG | FLAG_COMMAND) == 0
+                && size <= self.end - self.start - 2
+                && (self.max_msg_size < 0 || size as u64 <= self.max_msg_size as u64)
+            {
+                let at = self.start + 2;
+                self.start = at + size;
+                let mut msg = if self.zero_copy && size > INLINE_CAP {
+                    self.buf.msg(at, size)
+                } else {
+                    Msg::try_from_slice(self.buf.get(at..at + size)).map_err(no_memory)?
+                };
+                msg.set_more(flags & FLAG_MORE != 0);
+                return Ok(Some(Frame::Message(msg)));
+            }
+        }
         loop {
             match &mut self.state {
                 State::Header { hdr, len } => {
