@@ -85,6 +85,7 @@ impl Mailbox {
     }
 
     /// True if commands may be waiting (a lock-free hint for the hot path).
+    #[inline]
     pub(crate) fn has_pending(&self) -> bool {
         self.pending.load(Ordering::Acquire)
     }

@@ -113,21 +113,31 @@ impl Socket {
     // ---- commands ----
 
     /// Runs every pending command. Cheap when there are none: one atomic load.
+    // Inlined: every send and recv passes here, and the checks are what it costs when
+    // nothing is pending; the work itself stays out of line.
+    #[inline]
     pub(crate) fn process_commands(&mut self) -> ZResult<()> {
         if self.mailbox.has_pending() {
-            let mut cmds = std::mem::take(&mut self.cmds);
-            self.mailbox.take(&mut cmds);
-            self.commands_run += cmds.len() as u64;
-            for cmd in cmds.drain(..) {
-                self.process(cmd);
-            }
-            self.cmds = cmds;
+            self.run_commands();
         }
-        self.reap_dead();
+        if self.pipes.has_dead() {
+            self.reap_dead();
+        }
         if self.ctx_terminated {
             return err(ETERM);
         }
         Ok(())
+    }
+
+    #[inline(never)]
+    fn run_commands(&mut self) {
+        let mut cmds = std::mem::take(&mut self.cmds);
+        self.mailbox.take(&mut cmds);
+        self.commands_run += cmds.len() as u64;
+        for cmd in cmds.drain(..) {
+            self.process(cmd);
+        }
+        self.cmds = cmds;
     }
 
     fn process(&mut self, cmd: Command) {
@@ -174,6 +184,8 @@ impl Socket {
     }
 
     /// Removes pipes found finished, telling the pattern first.
+    #[cold]
+    #[inline(never)]
     fn reap_dead(&mut self) {
         while self.pipes.has_dead() {
             for idx in self.pipes.take_dead() {
