@@ -9,7 +9,7 @@ use crate::io::command::Command;
 use crate::io::mailbox::Mailbox;
 use crate::pipe::{PipeId, PipeMap};
 use mio::{Events, Poll, Registry, Token};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,6 +72,8 @@ pub(crate) const MAILBOX: Token = Token(usize::MAX);
 struct Entry {
     gen: u64,
     obj: Option<Box<dyn IoObject>>,
+    /// The socket the object works for (its `by_socket` key).
+    socket: u64,
     timers: Vec<(Instant, TimerId)>,
     pipes: Vec<PipeId>,
 }
@@ -85,6 +87,9 @@ pub(crate) struct Reactor {
     objects: Vec<Entry>,
     free: Vec<usize>,
     by_pipe: PipeMap<usize>,
+    /// The slots working for each socket, so closing a socket (or one of its endpoints)
+    /// visits its objects rather than every object of the thread.
+    by_socket: HashMap<u64, Vec<usize>>,
     timers: BTreeSet<Timer>,
     stop: bool,
 }
@@ -97,6 +102,7 @@ impl Reactor {
             objects: Vec::new(),
             free: Vec::new(),
             by_pipe: PipeMap::default(),
+            by_socket: HashMap::new(),
             timers: BTreeSet::new(),
             stop: false,
         }
@@ -153,7 +159,7 @@ impl Reactor {
                 }
             }
             Command::CloseEndpoint { socket_id, endpoint, linger } => {
-                for slot in 0..self.objects.len() {
+                for slot in self.slots_of(socket_id) {
                     self.with_object(slot, |obj, ctl| {
                         if obj.socket_id() == socket_id && obj.has_endpoint(&endpoint) {
                             obj.close(ctl, linger)
@@ -164,7 +170,7 @@ impl Reactor {
                 }
             }
             Command::CloseSocket { socket_id, linger } => {
-                for slot in 0..self.objects.len() {
+                for slot in self.slots_of(socket_id) {
                     self.with_object(slot, |obj, ctl| {
                         if obj.socket_id() == socket_id {
                             obj.close(ctl, linger)
@@ -177,6 +183,11 @@ impl Reactor {
             // Commands meant for sockets never reach an I/O thread.
             Command::Bind { .. } | Command::Hiccup { .. } | Command::EndpointGone { .. } => {}
         }
+    }
+
+    /// The slots of a socket's objects as they are now (closing may remove some).
+    fn slots_of(&self, socket_id: u64) -> Vec<usize> {
+        self.by_socket.get(&socket_id).cloned().unwrap_or_default()
     }
 
     fn fire_timers(&mut self) {
@@ -199,23 +210,27 @@ impl Reactor {
     }
 
     fn insert(&mut self, obj: Box<dyn IoObject>) -> usize {
+        let socket = obj.socket_id();
         let slot = match self.free.pop() {
             Some(s) => {
                 let e = &mut self.objects[s];
                 e.gen += 1;
                 e.obj = Some(obj);
+                e.socket = socket;
                 s
             }
             None => {
                 self.objects.push(Entry {
                     gen: 0,
                     obj: Some(obj),
+                    socket,
                     timers: Vec::new(),
                     pipes: Vec::new(),
                 });
                 self.objects.len() - 1
             }
         };
+        self.by_socket.entry(socket).or_default().push(slot);
         self.with_object(slot, |obj, ctl| obj.register(ctl));
         slot
     }
@@ -268,6 +283,12 @@ impl Reactor {
     fn remove(&mut self, slot: usize) {
         let e = &mut self.objects[slot];
         let Some(mut obj) = e.obj.take() else { return };
+        if let Some(slots) = self.by_socket.get_mut(&e.socket) {
+            slots.retain(|&s| s != slot);
+            if slots.is_empty() {
+                self.by_socket.remove(&e.socket);
+            }
+        }
         for (when, id) in e.timers.drain(..) {
             self.timers.remove(&(when, slot, e.gen, id));
         }
@@ -305,6 +326,7 @@ mod tests {
         panic_in: &'static str,
         events: mpsc::Sender<&'static str>,
         drops: Arc<AtomicUsize>,
+        socket: u64,
     }
 
     impl Probe {
@@ -340,7 +362,7 @@ mod tests {
             Step::Close
         }
         fn socket_id(&self) -> u64 {
-            7
+            self.socket
         }
         fn has_endpoint(&self, _: &str) -> bool {
             true
@@ -370,8 +392,8 @@ mod tests {
         let mut r = reactor();
         let drops = Arc::new(AtomicUsize::new(0));
         let (tx, rx) = mpsc::channel();
-        let good = Probe { panic_in: "", events: tx.clone(), drops: drops.clone() };
-        let bad = Probe { panic_in: "timer", events: tx.clone(), drops: drops.clone() };
+        let good = Probe { panic_in: "", events: tx.clone(), drops: drops.clone(), socket: 7 };
+        let bad = Probe { panic_in: "timer", events: tx.clone(), drops: drops.clone(), socket: 7 };
         r.command(Command::Adopt(Box::new(good)));
         r.command(Command::Adopt(Box::new(bad)));
         assert_eq!(drain(&rx), ["register", "register"]);
@@ -384,7 +406,8 @@ mod tests {
         assert_eq!(drops.load(Ordering::SeqCst), 1);
         assert_eq!(r.live_timers(), 1);
         // A panic in register is contained too, and its timers never outlive it.
-        let worse = Probe { panic_in: "register", events: tx.clone(), drops: drops.clone() };
+        let worse =
+            Probe { panic_in: "register", events: tx.clone(), drops: drops.clone(), socket: 7 };
         r.command(Command::Adopt(Box::new(worse)));
         assert_eq!(drain(&rx), ["aborted", "deregister"]);
         assert_eq!(drops.load(Ordering::SeqCst), 2);
@@ -395,5 +418,28 @@ mod tests {
         assert_eq!(r.live_timers(), 0);
         assert_eq!(drops.load(Ordering::SeqCst), 3);
         std::panic::set_hook(hook);
+    }
+
+    /// Closing a socket reaches its objects (found through `by_socket`) and no other's,
+    /// and forgets a socket once its last object is gone.
+    #[test]
+    fn close_socket_reaches_only_that_sockets_objects() {
+        let mut r = reactor();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = mpsc::channel();
+        for socket in [7, 8, 7] {
+            let p = Probe { panic_in: "", events: tx.clone(), drops: drops.clone(), socket };
+            r.command(Command::Adopt(Box::new(p)));
+        }
+        assert_eq!(drain(&rx), ["register"; 3]);
+        r.command(Command::CloseSocket { socket_id: 8, linger: 0 });
+        assert_eq!(drain(&rx), ["close", "deregister"]);
+        assert!(!r.by_socket.contains_key(&8));
+        r.command(Command::CloseEndpoint { socket_id: 9, endpoint: "tcp://x:1".into(), linger: 0 });
+        assert!(drain(&rx).is_empty());
+        r.command(Command::CloseSocket { socket_id: 7, linger: 0 });
+        assert_eq!(drain(&rx), ["close", "deregister", "close", "deregister"]);
+        assert!(r.by_socket.is_empty());
+        assert_eq!(drops.load(Ordering::SeqCst), 3);
     }
 }
