@@ -16,6 +16,8 @@
 #   BENCH_OURS_LIB=PATH  the library in the ferrozmq column
 #                        (default target/release/libzmq.so)
 #   BENCH_NO_BUILD=1     skip `cargo build --release` (use the existing build)
+#   BENCH_CPU=N          the CPU latency and raw ping-pong runs are pinned to
+#                        (default: the first one the process may use)
 #
 # Exit status: 0 when the table was produced and the reference library ran
 # every selected row; 1 if bench.c or ferrozmq could not be built, the loader
