@@ -101,7 +101,7 @@ TESTSRC=$WORK/sdist/pyzmq-$PYZMQ_VERSION
 # build_pyzmq VENV LABEL ENV...: a venv with the test deps and pyzmq built from the sdist
 build_pyzmq() {
     local venv=$1 label=$2; shift 2
-    if done_ "venv-$label" "$PYZMQ_VERSION $PREFIX $TEST_DEPS"; then return; fi
+    if done_ "venv-$label" "$PYZMQ_VERSION $PREFIX $TEST_DEPS $*"; then return; fi
     log "venv $venv: pyzmq $PYZMQ_VERSION from source against $label"
     rm -rf "$venv"
     python3 -m venv "$venv"
@@ -112,7 +112,7 @@ build_pyzmq() {
         --force-reinstall "$SDIST" > "$WORK/pyzmq-build-$label.log" 2>&1 \
         || { tail -30 "$WORK/pyzmq-build-$label.log"; die "pyzmq build against $label failed"; }
     grep -i 'looking for libzmq.*- \|found libzmq' "$WORK/pyzmq-build-$label.log" | sed 's/^ */  cmake: /' || true
-    stamp "venv-$label" "$PYZMQ_VERSION $PREFIX $TEST_DEPS"
+    stamp "venv-$label" "$PYZMQ_VERSION $PREFIX $TEST_DEPS $*"
 }
 
 # check_load VENV EXPECTED_VERSION EXPECTED_LIB_DIR: the extension needs libzmq.so.5 and loads it from there
@@ -149,7 +149,7 @@ run_suite() {
 DESELECT=$(sed -n 's/^deselect \([^ |]*\) | .*/--deselect \1/p' "$HERE/expected-skips.txt")
 
 VENV=$WORK/venv
-build_pyzmq "$VENV" ferrozmq ZMQ_PREFIX="$PREFIX" PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
+build_pyzmq "$VENV" ferrozmq ZMQ_PREFIX="$PREFIX" PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" ZMQ_DRAFT_API=1
 log "check that pyzmq loads ferrozmq"
 check_load "$VENV" 4.3.5 "$PREFIX/lib"
 
