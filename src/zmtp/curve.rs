@@ -16,7 +16,7 @@
 //! zeroed when dropped.
 
 use super::mechanism::{error_command, Local, Peer};
-use super::zap::{ZapReply, ZapRequest};
+use super::zap::{self, zap_error_body, ZapReply, ZapRequest};
 use super::{MonitorEvent, ZmtpError};
 use crate::consts::*;
 use crypto_secretbox::aead::generic_array::GenericArray;
@@ -714,33 +714,22 @@ impl CurveServer {
     }
 
     pub(crate) fn zap_reply(&mut self, reply: &ZapReply) -> Result<(), ZmtpError> {
-        if !matches!(self.state, ServerState::Zap { .. }) {
-            return Err(ZmtpError::protocol(
-                ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED,
-                "ZAP reply out of turn",
-            ));
-        }
-        let (next, r) = zap_outcome(
-            reply.status,
-            ServerState::SendReady,
-            ServerState::SendError,
-            ServerState::Failed,
-        );
-        self.state = next;
-        r
+        let waiting = matches!(self.state, ServerState::Zap { .. });
+        let (ok, failed) = (ServerState::SendReady, ServerState::Failed);
+        zap::apply_reply(&mut self.state, waiting, reply.status, ok, ServerState::SendError, failed)
     }
 
+    /// No ZAP exchange: go on only when told to accept (the pipeline decides with
+    /// `zap::plan`).
     pub(crate) fn zap_skip(&mut self, accept: bool) -> Result<(), ZmtpError> {
-        if !matches!(self.state, ServerState::Zap { .. }) {
-            return Err(ZmtpError::protocol(ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED, "no ZAP pending"));
-        }
-        if accept {
-            self.state = ServerState::SendReady;
-            Ok(())
-        } else {
-            self.state = ServerState::Failed;
-            Err(zap_unavailable())
-        }
+        let waiting = matches!(self.state, ServerState::Zap { .. });
+        zap::apply_skip(
+            &mut self.state,
+            waiting,
+            accept,
+            ServerState::SendReady,
+            ServerState::Failed,
+        )
     }
 
     pub(crate) fn is_ready(&self) -> bool {
@@ -753,46 +742,6 @@ impl CurveServer {
         } else {
             None
         }
-    }
-}
-
-/// ERROR with a ZAP status code as its reason.
-pub(crate) fn zap_error_body(status: u16) -> Vec<u8> {
-    let mut b = b"\x05ERROR\x03".to_vec();
-    b.extend_from_slice(status.to_string().as_bytes());
-    b
-}
-
-/// No ZAP handler where one is required: libzmq's HANDSHAKE_FAILED_NO_DETAIL with EFAULT.
-pub(crate) fn zap_unavailable() -> ZmtpError {
-    ZmtpError {
-        errno: libc::EFAULT,
-        event: Some(MonitorEvent::NoDetail(libc::EFAULT)),
-        what: "no ZAP handler",
-    }
-}
-
-/// What a ZAP status does to a server, as libzmq's handle_zap_status_code: 200 goes on; 300
-/// closes silently (no ERROR, as CurveZMQ says for a temporary failure); 400 and 500 send
-/// ERROR with the code, then close. Every failure raises HANDSHAKE_FAILED_AUTH now.
-pub(crate) fn zap_outcome<S>(
-    status: u16,
-    ok: S,
-    send_error: impl FnOnce(u16) -> S,
-    failed: S,
-) -> (S, Result<(), ZmtpError>) {
-    if status == 200 {
-        return (ok, Ok(()));
-    }
-    let e = ZmtpError {
-        errno: libc::EPROTO,
-        event: Some(MonitorEvent::Auth(i32::from(status))),
-        what: "refused by ZAP",
-    };
-    if status == 300 {
-        (failed, Err(e))
-    } else {
-        (send_error(status), Err(e))
     }
 }
 

@@ -2,13 +2,10 @@
 //! have. With a ZAP domain set, each side first asks ZAP (mechanism "NULL", no
 //! credentials) and sends READY only once it allows, as libzmq's null_mechanism does.
 
-use super::curve::{zap_error_body, zap_outcome, zap_unavailable};
 use super::mechanism::{error_command, Local, Peer};
-use super::zap::{ZapReply, ZapRequest};
+use super::zap::{self, zap_error_body, ZapReply, ZapRequest};
 use super::ZmtpError;
-use crate::consts::{
-    ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED, ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND,
-};
+use crate::consts::ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND;
 
 /// Where NULL's ZAP exchange stands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -92,27 +89,19 @@ impl Null {
     }
 
     pub(crate) fn zap_reply(&mut self, reply: &ZapReply) -> Result<(), ZmtpError> {
-        if self.zap != Zap::Asked {
-            return Err(ZmtpError::protocol(
-                ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED,
-                "ZAP reply out of turn",
-            ));
-        }
-        let (next, r) = zap_outcome(reply.status, Zap::Allowed, Zap::SendError, Zap::Failed);
-        self.zap = next;
-        r
+        let waiting = self.zap == Zap::Asked;
+        zap::apply_reply(
+            &mut self.zap,
+            waiting,
+            reply.status,
+            Zap::Allowed,
+            Zap::SendError,
+            Zap::Failed,
+        )
     }
 
     pub(crate) fn zap_skip(&mut self, accept: bool) -> Result<(), ZmtpError> {
-        if !matches!(self.zap, Zap::Want | Zap::Asked) {
-            return Err(ZmtpError::protocol(ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED, "no ZAP pending"));
-        }
-        if accept {
-            self.zap = Zap::Allowed;
-            Ok(())
-        } else {
-            self.zap = Zap::Failed;
-            Err(zap_unavailable())
-        }
+        let waiting = matches!(self.zap, Zap::Want | Zap::Asked);
+        zap::apply_skip(&mut self.zap, waiting, accept, Zap::Allowed, Zap::Failed)
     }
 }

@@ -7,9 +7,8 @@
 //! something checking the password. Error codes follow plain_client.cpp / plain_server.cpp.
 //! Messages are not transformed after the handshake.
 
-use super::curve::{zap_error_body, zap_outcome, zap_unavailable};
 use super::mechanism::{error_command, Local, Peer, SecretBytes};
-use super::zap::{ZapReply, ZapRequest};
+use super::zap::{self, zap_error_body, ZapReply, ZapRequest};
 use super::{MonitorEvent, ZmtpError};
 use crate::consts::*;
 
@@ -250,35 +249,22 @@ impl PlainServer {
     }
 
     pub(crate) fn zap_reply(&mut self, reply: &ZapReply) -> Result<(), ZmtpError> {
-        if !matches!(self.state, ServerState::Zap { .. }) {
-            return Err(ZmtpError::protocol(
-                ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED,
-                "ZAP reply out of turn",
-            ));
-        }
-        let (next, r) = zap_outcome(
-            reply.status,
-            ServerState::SendWelcome,
-            ServerState::SendError,
-            ServerState::Failed,
-        );
-        self.state = next;
-        r
+        let waiting = matches!(self.state, ServerState::Zap { .. });
+        let (ok, failed) = (ServerState::SendWelcome, ServerState::Failed);
+        zap::apply_reply(&mut self.state, waiting, reply.status, ok, ServerState::SendError, failed)
     }
 
-    /// No ZAP exchange: PLAIN goes on only when told to accept (libzmq never does so; the
-    /// pipeline decides with `zap::plan`).
+    /// No ZAP exchange: go on only when told to accept (the pipeline decides with
+    /// `zap::plan`).
     pub(crate) fn zap_skip(&mut self, accept: bool) -> Result<(), ZmtpError> {
-        if !matches!(self.state, ServerState::Zap { .. }) {
-            return Err(ZmtpError::protocol(ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED, "no ZAP pending"));
-        }
-        if accept {
-            self.state = ServerState::SendWelcome;
-            Ok(())
-        } else {
-            self.state = ServerState::Failed;
-            Err(zap_unavailable())
-        }
+        let waiting = matches!(self.state, ServerState::Zap { .. });
+        zap::apply_skip(
+            &mut self.state,
+            waiting,
+            accept,
+            ServerState::SendWelcome,
+            ServerState::Failed,
+        )
     }
 
     pub(crate) fn is_ready(&self) -> bool {

@@ -4,7 +4,7 @@
 //! pipeline sends the frames and hands the reply back to the mechanism.
 
 use super::metadata::parse_properties;
-use super::ZmtpError;
+use super::{MonitorEvent, ZmtpError};
 use crate::consts::*;
 use zeroize::Zeroize;
 
@@ -152,6 +152,88 @@ pub(crate) fn plan(
         (false, _) => ZapPlan::Accept,
         (true, true) => ZapPlan::Ask,
         (true, false) => fallback,
+    }
+}
+
+/// ERROR with a ZAP status code as its reason.
+pub(crate) fn zap_error_body(status: u16) -> Vec<u8> {
+    let mut b = b"\x05ERROR\x03".to_vec();
+    b.extend_from_slice(status.to_string().as_bytes());
+    b
+}
+
+/// No ZAP handler where one is required: libzmq's HANDSHAKE_FAILED_NO_DETAIL with EFAULT.
+pub(crate) fn zap_unavailable() -> ZmtpError {
+    ZmtpError {
+        errno: libc::EFAULT,
+        event: Some(MonitorEvent::NoDetail(libc::EFAULT)),
+        what: "no ZAP handler",
+    }
+}
+
+/// What a ZAP status does to a server, as libzmq's handle_zap_status_code: 200 goes on; 300
+/// closes silently (no ERROR, as CurveZMQ says for a temporary failure); 400 and 500 send
+/// ERROR with the code, then close. Every failure raises HANDSHAKE_FAILED_AUTH now.
+pub(crate) fn zap_outcome<S>(
+    status: u16,
+    ok: S,
+    send_error: impl FnOnce(u16) -> S,
+    failed: S,
+) -> (S, Result<(), ZmtpError>) {
+    if status == 200 {
+        return (ok, Ok(()));
+    }
+    let e = ZmtpError {
+        errno: libc::EPROTO,
+        event: Some(MonitorEvent::Auth(i32::from(status))),
+        what: "refused by ZAP",
+    };
+    if status == 300 {
+        (failed, Err(e))
+    } else {
+        (send_error(status), Err(e))
+    }
+}
+
+/// ZAP's verdict for a server whose state `waiting` says it asked: the state moves to `ok`,
+/// `send_error(status)` or `failed` (see `zap_outcome`). Shared by NULL, PLAIN and CURVE.
+pub(crate) fn apply_reply<S>(
+    state: &mut S,
+    waiting: bool,
+    status: u16,
+    ok: S,
+    send_error: impl FnOnce(u16) -> S,
+    failed: S,
+) -> Result<(), ZmtpError> {
+    if !waiting {
+        return Err(ZmtpError::protocol(
+            ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED,
+            "ZAP reply out of turn",
+        ));
+    }
+    let (next, r) = zap_outcome(status, ok, send_error, failed);
+    *state = next;
+    r
+}
+
+/// No ZAP exchange for a server that was about to ask: go on (`accept`) to `ok`, or fail as
+/// libzmq does without a required handler.
+pub(crate) fn apply_skip<S>(
+    state: &mut S,
+    waiting: bool,
+    accept: bool,
+    ok: S,
+    failed: S,
+) -> Result<(), ZmtpError> {
+    if !waiting {
+        return Err(ZmtpError::protocol(ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED, "no ZAP pending"));
+    }
+    if accept {
+        *state = ok;
+        Ok(())
+    } else {
+        *state = failed;
+        Err(zap_unavailable())
     }
 }
 
