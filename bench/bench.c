@@ -9,7 +9,8 @@
  *                                                    curve-throughput |
  *                                                    curve-handshake |
  *                                                    fanout-N | raw-pingpong |
- *                                                    raw-stream
+ *                                                    raw-stream | client-server |
+ *                                                    radio-dish
  *   bench --which                         which libzmq got loaded
  *
  * Success: one line on stdout, "key=value" fields after the configuration:
@@ -21,6 +22,8 @@
  * server); curve-handshake times COUNT fresh CURVE DEALERs, each connecting
  * to one ROUTER server, completing the handshake, making one round trip of
  * SIZE bytes and closing (tcp and ipc only: inproc has no mechanism).
+ * client-server and radio-dish are throughput with the draft thread-safe
+ * sockets (see run_draft_throughput).
  * fanout-N: one PUB to N SUB threads (see run_fanout); raw-*: the same
  * exchanges on plain sockets, no libzmq, as references (see run_raw_pingpong).
  * Throughput and fanout lines carry cpu_s_per_M, the process's CPU seconds
@@ -41,6 +44,10 @@
  * exceeds its limit.
  */
 #define _GNU_SOURCE
+/* The draft API declares CLIENT/SERVER, RADIO/DISH, zmq_join and
+ * zmq_msg_set_group; a library built without it is caught at run time
+ * (weak references below), not at compile time. */
+#define ZMQ_BUILD_DRAFT_API
 #include <zmq.h>
 
 #include <errno.h>
@@ -85,6 +92,8 @@
 #pragma weak zmq_errno
 #pragma weak zmq_strerror
 #pragma weak zmq_version
+#pragma weak zmq_join
+#pragma weak zmq_msg_set_group
 
 #define IO_TIMEOUT_MS 10000   /* per recv/send: no progress for this long fails */
 #define WATCHDOG_S 120        /* whole run, default; BENCH_WATCHDOG_S overrides */
@@ -319,6 +328,8 @@ struct job {
     pthread_mutex_t lock;      /* throughput: the receiver sets done when it */
     pthread_cond_t cond;       /* has every message, and only then does the */
     int done;                  /* sender close its socket */
+    int radio;                 /* draft rows: RADIO -> DISH, else CLIENT -> SERVER */
+    int ready;                 /* radio-dish: the DISH has seen a probe */
 };
 
 /* Throughput sender: connect PUSH and send count messages of size bytes. */
@@ -850,6 +861,148 @@ static void run_raw_stream(const char *transport, size_t size, long count)
            cfg_label, count, elapsed, mps, mps * (double)size / 1e6);
 }
 
+/* ------------------------------------------------- draft thread-safe sockets */
+
+/* client-server and radio-dish: throughput as run_throughput, with CLIENT ->
+ * SERVER or RADIO -> DISH (joined to DRAFT_GROUP) in place of PUSH -> PULL;
+ * the same output line. RADIO drops a message for a full pipe or for a DISH
+ * whose join has not reached it yet, so it gets ZMQ_XPUB_NODROP (a full pipe
+ * blocks the send instead) and sends 1-byte 'P' probes until the DISH has
+ * received one; data messages start with 'x' (or are empty), so the receiver
+ * tells them apart. */
+#define DRAFT_GROUP "g"
+
+static void *draft_send_thread(void *arg)
+{
+    struct job *job = arg;
+    void *s = job->radio ? open_socket(job->ctx, ZMQ_RADIO, "ZMQ_RADIO", 0)
+                         : open_socket(job->ctx, ZMQ_CLIENT, "ZMQ_CLIENT", 0);
+    if (job->radio)
+        set_int(s, ZMQ_XPUB_NODROP, 1, "ZMQ_XPUB_NODROP");
+    connect_endpoint(s, job->endpoint);
+    for (;;) {
+        if (!job->radio)
+            break;
+        pthread_mutex_lock(&job->lock);
+        int ready = job->ready;
+        pthread_mutex_unlock(&job->lock);
+        if (ready)
+            break;
+        zmq_msg_t probe;
+        if (zmq_msg_init_size(&probe, 1) != 0)
+            fail_call("zmq_msg_init_size");
+        *(char *)zmq_msg_data(&probe) = 'P';
+        if (zmq_msg_set_group(&probe, DRAFT_GROUP) != 0)
+            fail_call("zmq_msg_set_group");
+        if (zmq_msg_send(&probe, s, ZMQ_DONTWAIT) < 0) {
+            if (last_errno() != EAGAIN)
+                fail_call("zmq_msg_send (RADIO probe)");
+            zmq_msg_close(&probe);
+        }
+        usleep(1000); /* the DISH's RCVTIMEO bounds this loop */
+    }
+    for (long i = 0; i < job->count; i++) {
+        zmq_msg_t msg;
+        if (zmq_msg_init_size(&msg, job->size) != 0)
+            fail_call("zmq_msg_init_size");
+        if (job->size > 0)
+            memset(zmq_msg_data(&msg), 'x', job->size < 8 ? job->size : 8);
+        if (job->radio && zmq_msg_set_group(&msg, DRAFT_GROUP) != 0)
+            fail_call("zmq_msg_set_group");
+        if (zmq_msg_send(&msg, s, 0) < 0) {
+            char what[96];
+            snprintf(what, sizeof what, "zmq_msg_send (%s, after %ld of %ld)",
+                     job->radio ? "RADIO" : "CLIENT", i, job->count);
+            fail_call(what);
+        }
+    }
+    /* As push_thread: close only once the receiver has everything. */
+    pthread_mutex_lock(&job->lock);
+    while (!job->done)
+        pthread_cond_wait(&job->cond, &job->lock);
+    pthread_mutex_unlock(&job->lock);
+    close_socket(s);
+    return NULL;
+}
+
+static void run_draft_throughput(const char *transport, int radio, size_t size,
+                                 long count)
+{
+    if (radio) {
+        NEED(zmq_join);
+        NEED(zmq_msg_set_group);
+    }
+    double cpu0 = cpu_s();
+    struct job job = {0};
+    pthread_mutex_init(&job.lock, NULL);
+    pthread_cond_init(&job.cond, NULL);
+    job.size = size;
+    job.count = count;
+    job.radio = radio;
+    job.ctx = zmq_ctx_new();
+    if (!job.ctx)
+        fail_call("zmq_ctx_new");
+
+    const char *rname = radio ? "DISH" : "SERVER";
+    void *recv_s = radio ? open_socket(job.ctx, ZMQ_DISH, "ZMQ_DISH", 0)
+                         : open_socket(job.ctx, ZMQ_SERVER, "ZMQ_SERVER", 0);
+    if (radio && zmq_join(recv_s, DRAFT_GROUP) != 0)
+        fail_call("zmq_join");
+    bind_endpoint(recv_s, transport, radio ? "rd" : "cs", job.endpoint,
+                  sizeof job.endpoint);
+
+    pthread_t sender;
+    start_thread(&sender, draft_send_thread, &job);
+
+    zmq_msg_t msg;
+    if (zmq_msg_init(&msg) != 0)
+        fail_call("zmq_msg_init");
+    double start = 0;
+    for (long i = 0; i < count;) {
+        int n = zmq_msg_recv(&msg, recv_s, 0);
+        if (n < 0) {
+            char what[96];
+            snprintf(what, sizeof what, "zmq_msg_recv (%s, after %ld of %ld)",
+                     rname, i, count);
+            fail_call(what);
+        }
+        if (radio && i == 0 && n == 1 && *(char *)zmq_msg_data(&msg) == 'P') {
+            pthread_mutex_lock(&job.lock);
+            job.ready = 1;
+            pthread_mutex_unlock(&job.lock);
+            continue;
+        }
+        if ((size_t)n != size || zmq_msg_size(&msg) != size)
+            fail(EXIT_API, "zmq_msg_recv", "message has the wrong size");
+        if (i++ == 0)
+            start = now_s();
+    }
+    double elapsed = now_s() - start;
+    zmq_msg_close(&msg);
+
+    pthread_mutex_lock(&job.lock);
+    job.done = 1;
+    pthread_cond_signal(&job.cond);
+    pthread_mutex_unlock(&job.lock);
+    pthread_join(sender, NULL);
+    close_socket(recv_s);
+    if (zmq_ctx_term(job.ctx) != 0)
+        fail_call("zmq_ctx_term");
+    cleanup_ipc();
+
+    double cpu = cpu_s() - cpu0;
+    long intervals = count > 1 ? count - 1 : 1;
+    if (elapsed <= 0)
+        elapsed = 1e-9;
+    double mps = (double)intervals / elapsed;
+    char ver[32];
+    lib_version(ver, sizeof ver);
+    printf("%s msgs=%ld elapsed_s=%.4f msg_per_s=%.0f mb_per_s=%.2f "
+           "cpu_s_per_M=%.4f lib=%s\n",
+           cfg_label, count, elapsed, mps, mps * (double)size / 1e6,
+           cpu * 1e6 / (double)count, ver);
+}
+
 /* ----------------------------------------------------------------- CURVE */
 
 /* libzmq's documented example key pairs (zmq_curve.adoc), as Z85 text. */
@@ -1116,6 +1269,8 @@ static void usage(void)
             "                    | raw-pingpong (no libzmq: tcp, unix socket,\n"
             "                      eventfd between threads for inproc)\n"
             "                    | raw-stream (no libzmq: loopback tcp, one way)\n"
+            "                    | client-server (CLIENT->SERVER, draft API)\n"
+            "                    | radio-dish (RADIO->DISH, group \"g\", draft API)\n"
             "         SIZE       message size in bytes\n"
             "         COUNT      messages (throughput) or round trips (latency)\n"
             "                    or connections (curve-handshake)\n"
@@ -1146,8 +1301,9 @@ int main(int argc, char **argv)
             usage();
     }
     int raw = strcmp(test, "raw-pingpong") == 0 || strcmp(test, "raw-stream") == 0;
+    int draft = strcmp(test, "client-server") == 0 || strcmp(test, "radio-dish") == 0;
     if (strcmp(test, "throughput") && strcmp(test, "latency") && !curve &&
-        !fanout_subs && !raw)
+        !fanout_subs && !raw && !draft)
         usage();
     if (curve && strcmp(transport, "inproc") == 0)
         usage();
@@ -1181,7 +1337,10 @@ int main(int argc, char **argv)
         return 0;
     }
     check_symbols();
-    if (fanout_subs)
+    if (draft)
+        run_draft_throughput(transport, strcmp(test, "radio-dish") == 0,
+                             (size_t)size, count);
+    else if (fanout_subs)
         run_fanout(transport, fanout_subs, (size_t)size, count);
     else if (strcmp(test, "curve-throughput") == 0)
         run_curve_throughput(transport, (size_t)size, count);

@@ -23,7 +23,9 @@
 # every selected row; 1 if bench.c or ferrozmq could not be built, the loader
 # did not pick the library asked for, or the reference library failed. A row that fails for ferrozmq (missing symbol,
 # transport not implemented, timeout, crash) is shown as "n/a (reason)" and
-# never changes the exit status.
+# never changes the exit status; nor does a draft-API row (client-server,
+# radio-dish) that the reference cannot run (Debian's libzmq is built without
+# the draft API).
 set -u
 export LC_ALL=C
 
@@ -165,7 +167,17 @@ CONFIGS=(
     "tcp curve-handshake 1 300"
     "tcp fanout-4 64 1000000"
     "tcp fanout-32 64 200000"
+    "inproc client-server 64 4000000"
+    "tcp client-server 64 1000000"
+    "ipc client-server 64 1500000"
+    "inproc radio-dish 64 2000000"
+    "tcp radio-dish 64 1000000"
+    "ipc radio-dish 64 1200000"
 )
+# Rows of the draft API: a reference built without it (Debian's lacks zmq_join,
+# and its CLIENT/SERVER abort in the tcp/ipc handshake) shows n/a for them
+# without failing the run. Their counts are sized on ferrozmq.
+is_draft() { [ "$1" = client-server ] || [ "$1" = radio-dish ]; }
 
 # Raw-socket references (no libzmq; run once per repetition, not per library)
 # and the row each is compared with: round trips against the latency row of
@@ -215,7 +227,11 @@ run_one() { # libdir transport test size count
         case "$rc" in
             124|137) why="timeout: killed after $((RUN_LIMIT + 5)) s" ;;
             12[6-9]|1[3-9][0-9]|2[0-9][0-9])
-                if [ "$rc" -gt 128 ]; then why="crash: killed by signal $((rc - 128))"
+                if [ "$rc" -gt 128 ]; then
+                    # the library's last words (an assertion) name the cause
+                    why="crash: killed by signal $((rc - 128))"
+                    line=$(grep -v '^bench: ' "$err" | tail -n 1)
+                    [ -z "$line" ] || why="crash ($line): killed by signal $((rc - 128))"
                 else why=$(tail -n 1 "$err"); fi ;;
             *)  why=$(tail -n 1 "$err") ;;
         esac
@@ -262,6 +278,9 @@ echo "  throughput: PUSH->PULL in one process, msg/s from the receiver's first t
 echo "  latency:    REQ<->REP in one process, microseconds one-way = mean round trip / 2;"
 echo "              the process (both ends, I/O threads) pinned to one CPU"
 echo "  fanout-N:   PUB -> N SUBs (tcp, XPUB_NODROP so none dropped), aggregate msg/s delivered"
+echo "  client-server, radio-dish: throughput as above with the draft thread-safe sockets"
+echo "              (RADIO with XPUB_NODROP, one DISH joined to group \"g\"); a reference"
+echo "              without the draft API shows n/a there and does not fail the run"
 echo "  cpu s/M:    process CPU seconds (user+sys, getrusage) per million messages, best run"
 echo "  curve-*:    CURVE on both ends (no ZAP handler); throughput as above, handshake:"
 echo "              connections/s, each a new DEALER: connect, handshake, one round trip, close"
@@ -362,7 +381,7 @@ for cfg in "${CONFIGS[@]}"; do
         ref_cell="n/a (${ref_fail##*: })"
     fi
     if [ -n "$ref_fail" ]; then
-        status=1
+        is_draft "$test" || status=1
         if [ "$REF_OK" = 1 ]; then
             note_failure libzmq "$ref_fail" "$transport $test $size"
             [ ${#ref_vals[@]} -eq 0 ] || ref_cell="$ref_cell !"
