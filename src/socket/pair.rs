@@ -11,6 +11,13 @@ pub(crate) struct Pair {
     pipe: Option<PipeIdx>,
 }
 
+impl Pair {
+    /// A peer is attached.
+    pub(crate) fn is_attached(&self) -> bool {
+        self.pipe.is_some()
+    }
+}
+
 impl Behaviour for Pair {
     fn attach(&mut self, pipes: &mut Pipes, idx: PipeIdx, _opts: &Options) {
         if self.pipe.is_some() {

@@ -1,9 +1,11 @@
-//! PUSH and PULL (RFC 30): load-balance out, fair-queue in.
+//! PUSH and PULL (RFC 30): load-balance out, fair-queue in. SCATTER (RFC 49) is PUSH for
+//! single-part messages.
 
 use super::fq::FairQueue;
 use super::lb::LoadBalancer;
 use super::pattern::Behaviour;
 use super::pipes::{PipeIdx, Pipes};
+use super::single::refuse_multipart;
 use crate::error::{Errno, ZResult};
 use crate::msg::Msg;
 use crate::socket::Options;
@@ -11,6 +13,15 @@ use crate::socket::Options;
 #[derive(Default)]
 pub(crate) struct Push {
     lb: LoadBalancer,
+    /// SCATTER: multipart messages are refused (EINVAL).
+    single_part: bool,
+}
+
+impl Push {
+    /// SCATTER: a PUSH for single-part messages.
+    pub(crate) fn scatter() -> Push {
+        Push { single_part: true, ..Push::default() }
+    }
 }
 
 impl Behaviour for Push {
@@ -18,6 +29,7 @@ impl Behaviour for Push {
         self.lb.attach(idx);
     }
     fn send(&mut self, pipes: &mut Pipes, msg: Msg, _opts: &Options) -> Result<(), (Errno, Msg)> {
+        let msg = if self.single_part { refuse_multipart(msg)? } else { msg };
         self.lb.send(pipes, msg).map(|_| ())
     }
     fn has_out(&mut self, pipes: &mut Pipes) -> bool {

@@ -1,37 +1,12 @@
-//! GATHER and SCATTER (RFC 49): the single-part, thread-safe PULL and PUSH. SCATTER
-//! load-balances its messages over its peers; GATHER fair-queues what they send.
+//! GATHER (RFC 49): the single-part, thread-safe PULL; it fair-queues what its peers send
+//! and drops multipart messages. SCATTER is `pipeline::Push::scatter`.
 
-use super::lb::LoadBalancer;
 use super::pattern::Behaviour;
 use super::pipes::{PipeIdx, Pipes};
-use super::single::{refuse_multipart, SingleIn};
-use crate::error::{Errno, ZResult};
+use super::single::SingleIn;
+use crate::error::ZResult;
 use crate::msg::Msg;
 use crate::socket::Options;
-
-#[derive(Default)]
-pub(crate) struct Scatter {
-    lb: LoadBalancer,
-}
-
-impl Behaviour for Scatter {
-    fn attach(&mut self, _pipes: &mut Pipes, idx: PipeIdx, _opts: &Options) {
-        self.lb.attach(idx);
-    }
-    fn send(&mut self, pipes: &mut Pipes, msg: Msg, _opts: &Options) -> Result<(), (Errno, Msg)> {
-        self.lb.send(pipes, refuse_multipart(msg)?).map(|_| ())
-    }
-    fn has_out(&mut self, pipes: &mut Pipes) -> bool {
-        self.lb.has_out(pipes)
-    }
-    fn read_activated(&mut self, _pipes: &mut Pipes, _idx: PipeIdx) {}
-    fn write_activated(&mut self, _pipes: &mut Pipes, idx: PipeIdx) {
-        self.lb.activated(idx);
-    }
-    fn terminated(&mut self, _pipes: &mut Pipes, idx: PipeIdx) {
-        self.lb.terminated(idx);
-    }
-}
 
 #[derive(Default)]
 pub(crate) struct Gather {
