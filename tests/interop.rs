@@ -13,12 +13,9 @@
 
 mod common;
 
-use common::{compiler, profile_dir, root};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use common::{describe_exit, reader, Lib, Sides, Transport, RUN_TIMEOUT};
+use std::io::Write;
+use std::process::{Child, ChildStdin, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -141,88 +138,6 @@ enum Who {
     Victim,
 }
 
-/// Hard limit per run; every process also ends itself with alarm(20).
-const RUN_TIMEOUT: Duration = Duration::from_secs(25);
-const SYSTEM_LIB: &str = "/usr/lib/x86_64-linux-gnu/libzmq.so.5";
-
-/// Builds peer.c: against ferrozmq's header and library in `ferrozmq`, or, with None,
-/// against /usr/include/zmq.h and the system's libzmq.so.5 by its file name.
-fn compile(out: &Path, ferrozmq: Option<&Path>) -> Result<(), String> {
-    let mut cmd = compiler().to_command();
-    cmd.arg("-std=gnu11").args(["-Wall", "-Wextra", "-Werror", "-Wno-unused-function"]);
-    if ferrozmq.is_some() {
-        cmd.arg("-DINTEROP_FERROZMQ").arg("-I").arg(root().join("include"));
-    }
-    cmd.arg(root().join("capi-tests/interop/peer.c"));
-    match ferrozmq {
-        Some(dir) => cmd.arg("-L").arg(dir).arg("-lzmq"),
-        None => cmd.args(["-L/usr/lib/x86_64-linux-gnu", "-l:libzmq.so.5"]),
-    };
-    cmd.arg("-lpthread");
-    // Built aside and renamed: a concurrent cargo test must never run a half-written file.
-    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
-    cmd.arg("-o").arg(&tmp);
-    let o = cmd.output().map_err(|e| e.to_string())?;
-    if o.status.success() {
-        std::fs::rename(&tmp, out).map_err(|e| e.to_string())
-    } else {
-        Err(String::from_utf8_lossy(&o.stderr).into_owned())
-    }
-}
-
-/// One build of peer.c and the environment it runs in.
-struct Side {
-    name: &'static str,
-    exe: PathBuf,
-    /// The ferrozmq library dir; None runs with no LD_LIBRARY_PATH, so only the system's loads.
-    lib_dir: Option<PathBuf>,
-}
-
-impl Side {
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(&self.exe);
-        cmd.env_remove("LD_PRELOAD");
-        match &self.lib_dir {
-            Some(dir) => {
-                cmd.env("LD_LIBRARY_PATH", dir).env("FERROZMQ_LIB", dir.join("libzmq.so.5"))
-            }
-            None => cmd.env_remove("LD_LIBRARY_PATH").env_remove("FERROZMQ_LIB"),
-        };
-        cmd
-    }
-}
-
-struct Sides {
-    ours: Side,
-    system: Side,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Lib {
-    Ours,
-    System,
-}
-
-impl Lib {
-    fn other(self) -> Lib {
-        if self == Lib::Ours {
-            Lib::System
-        } else {
-            Lib::Ours
-        }
-    }
-}
-
-impl Sides {
-    fn get(&self, lib: Lib) -> &Side {
-        if lib == Lib::Ours {
-            &self.ours
-        } else {
-            &self.system
-        }
-    }
-}
-
 /// "client type=req payload=shapes" → "REQ client"; "pull count=4" → "PULL".
 fn role_label(role: &str) -> String {
     let mut words = role.split_whitespace();
@@ -241,48 +156,6 @@ fn finishes_itself(role: &str) -> bool {
     matches!(verb, "client" | "sub" | "pull") && !role.contains("hold=1")
 }
 
-#[derive(Clone, Copy)]
-enum Transport {
-    Tcp,
-    Ipc,
-}
-
-impl Transport {
-    fn name(self) -> &'static str {
-        match self {
-            Transport::Tcp => "tcp",
-            Transport::Ipc => "ipc",
-        }
-    }
-
-    /// What the first binder binds: an ephemeral port, or a fresh path under /tmp.
-    fn endpoint(self) -> (String, Option<PathBuf>) {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        match self {
-            Transport::Tcp => ("tcp://127.0.0.1:*".into(), None),
-            Transport::Ipc => {
-                let n = N.fetch_add(1, Ordering::Relaxed);
-                let path =
-                    PathBuf::from(format!("/tmp/ferrozmq-interop-{}-{n}.ipc", std::process::id()));
-                let _ = std::fs::remove_file(&path);
-                (format!("ipc://{}", path.display()), Some(path))
-            }
-        }
-    }
-}
-
-fn describe(status: ExitStatus) -> String {
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("exit status {code}"),
-        (_, Some(14)) => "killed by SIGALRM (its 20 s alarm)".into(),
-        (_, Some(6)) => "killed by SIGABRT".into(),
-        (_, Some(9)) => "killed by SIGKILL".into(),
-        (_, Some(11)) => "killed by SIGSEGV".into(),
-        (_, Some(sig)) => format!("killed by signal {sig}"),
-        _ => status.to_string(),
-    }
-}
-
 /// One running peer process: its stdout lines arrive on `lines`; stdout and stderr both go
 /// to `log`, for the failure report.
 struct Proc {
@@ -295,22 +168,6 @@ struct Proc {
     status: Option<ExitStatus>,
     finishes_itself: bool,
     killed: bool,
-}
-
-fn reader<R: Read + Send + 'static>(
-    from: R,
-    log: Arc<Mutex<String>>,
-    lines: Option<mpsc::Sender<String>>,
-) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        for line in BufReader::new(from).lines() {
-            let Ok(line) = line else { break };
-            log.lock().unwrap().push_str(&format!("    {line}\n"));
-            if let Some(tx) = &lines {
-                let _ = tx.send(line);
-            }
-        }
-    })
 }
 
 /// The processes of one run, all killed when it ends.
@@ -349,8 +206,8 @@ impl<'a> Run<'a> {
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = mpsc::channel();
         let readers = vec![
-            reader(child.stdout.take().unwrap(), log.clone(), Some(tx)),
-            reader(child.stderr.take().unwrap(), log.clone(), None),
+            reader(child.stdout.take().unwrap(), log.clone(), Some(move |l| drop(tx.send(l)))),
+            reader(child.stderr.take().unwrap(), log.clone(), None::<fn(String)>),
         ];
         self.procs.push(Proc {
             label,
@@ -372,7 +229,7 @@ impl<'a> Run<'a> {
             if let Some(st) = p.child.try_wait().map_err(|e| e.to_string())? {
                 p.status = Some(st);
                 if !st.success() {
-                    return Err(format!("{} failed: {}", p.label, describe(st)));
+                    return Err(format!("{} failed: {}", p.label, describe_exit(st)));
                 }
             }
         }
@@ -408,7 +265,7 @@ impl<'a> Run<'a> {
                     return Err(format!(
                         "{} ended ({}) without printing '{prefix}'",
                         self.procs[i].label,
-                        describe(st)
+                        describe_exit(st)
                     ));
                 }
             }
@@ -464,7 +321,7 @@ impl<'a> Run<'a> {
             for r in p.readers.drain(..) {
                 let _ = r.join();
             }
-            let status = p.status.map(describe).unwrap_or_default();
+            let status = p.status.map(describe_exit).unwrap_or_default();
             out.push_str(&format!("  --- {}: {status}\n{}", p.label, p.log.lock().unwrap()));
         }
         out
@@ -514,7 +371,7 @@ impl Job {
     }
 
     fn run(&self, sides: &Sides) -> Result<(), String> {
-        let (endpoint, ipc_path) = self.transport.endpoint();
+        let (endpoint, ipc_path) = self.transport.endpoint("interop");
         let mut run = Run::new(sides);
         let result = match self.scenario {
             Pair { a, b, .. } => self.pair(&mut run, a, b, &endpoint),
@@ -588,35 +445,9 @@ fn restart(
 
 #[test]
 fn interop() {
-    let both_system = std::env::var("INTEROP_BOTH_SYSTEM").is_ok_and(|v| v == "1");
-    let filter = std::env::var("INTEROP_TEST").unwrap_or_default();
-    let jobs: usize = std::env::var("INTEROP_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(6);
-    assert!(
-        Path::new(SYSTEM_LIB).exists() && Path::new("/usr/include/zmq.h").exists(),
-        "interop needs the system libzmq and its header (Debian: libzmq3-dev)"
-    );
-
-    let out_dir = profile_dir().join("interop-bin");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let system_exe = out_dir.join("peer-system");
-    compile(&system_exe, None).unwrap_or_else(|e| panic!("peer.c against the system libzmq:\n{e}"));
-    let system = Side { name: "libzmq", exe: system_exe.clone(), lib_dir: None };
-    let ours = if both_system {
-        Side { name: "libzmq-as-ours", exe: system_exe, lib_dir: None }
-    } else {
-        let lib_dir = common::lib_dir("interop-lib");
-        let exe = out_dir.join("peer-ferrozmq");
-        compile(&exe, Some(&lib_dir)).unwrap_or_else(|e| panic!("peer.c against ferrozmq:\n{e}"));
-        Side { name: "ferrozmq", exe, lib_dir: Some(lib_dir) }
-    };
-    let sides = Sides { ours, system };
-    for side in [&sides.ours, &sides.system] {
-        let o = side.command().arg("version").output().unwrap();
-        let text =
-            format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-        assert!(o.status.success(), "{} side fails its library check:\n{text}", side.name);
-        eprint!("interop: {text}");
-    }
+    let common::Knobs { both_system, filter, jobs } = common::knobs();
+    let sides =
+        common::build_sides("capi-tests/interop/peer.c", "interop-lib", "interop", both_system);
 
     // Round-robin over scenarios, so that CPU-heavy runs (16 MiB) and idle ones (heartbeats,
     // restarts) share the workers instead of arriving together.
@@ -649,36 +480,8 @@ fn interop() {
     all.retain(|j| j.describe(&sides).contains(&filter));
     assert!(!all.is_empty(), "no interop run matches {filter:?}");
 
-    // Runs are mostly waiting (heartbeat idles, restarts), so a few at once even on 2 cores.
-    let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<Result<(), String>>>> =
-        all.iter().map(|_| Mutex::new(None)).collect();
     let started = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..jobs.max(1) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(job) = all.get(i) else { break };
-                let t = Instant::now();
-                let result = job.run(&sides);
-                match &result {
-                    Ok(()) => eprintln!(
-                        "ok   {} ({:.2}s)",
-                        job.describe(&sides),
-                        t.elapsed().as_secs_f64()
-                    ),
-                    Err(e) => {
-                        eprintln!(
-                            "FAIL {} ({:.2}s)\n  {e}",
-                            job.describe(&sides),
-                            t.elapsed().as_secs_f64()
-                        )
-                    }
-                }
-                *results[i].lock().unwrap() = Some(result);
-            });
-        }
-    });
+    let results = common::run_all(&all, jobs, |job| job.describe(&sides), |job| job.run(&sides));
 
     // One line per scenario, then the failed runs.
     eprintln!(

@@ -17,12 +17,9 @@
 
 mod common;
 
-use common::{compile_interop, describe_exit, profile_dir};
+use common::{describe_exit, reader, Lib, Side, Sides, Transport, RUN_TIMEOUT};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -118,85 +115,6 @@ struct Case {
     racy: &'static [&'static str],
 }
 
-/// Hard limit per run; every process also ends itself with alarm(20).
-const RUN_TIMEOUT: Duration = Duration::from_secs(25);
-const SYSTEM_LIB: &str = "/usr/lib/x86_64-linux-gnu/libzmq.so.5";
-
-/// One build of secure.c and the environment it runs in.
-struct Side {
-    name: &'static str,
-    exe: PathBuf,
-    /// The ferrozmq library dir; None runs with no LD_LIBRARY_PATH, so only the system's loads.
-    lib_dir: Option<PathBuf>,
-}
-
-impl Side {
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(&self.exe);
-        cmd.env_remove("LD_PRELOAD");
-        match &self.lib_dir {
-            Some(dir) => {
-                cmd.env("LD_LIBRARY_PATH", dir).env("FERROZMQ_LIB", dir.join("libzmq.so.5"))
-            }
-            None => cmd.env_remove("LD_LIBRARY_PATH").env_remove("FERROZMQ_LIB"),
-        };
-        cmd
-    }
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Lib {
-    Ours,
-    System,
-}
-
-struct Sides {
-    ours: Side,
-    system: Side,
-}
-
-impl Sides {
-    fn get(&self, lib: Lib) -> &Side {
-        if lib == Lib::Ours {
-            &self.ours
-        } else {
-            &self.system
-        }
-    }
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Transport {
-    Tcp,
-    Ipc,
-}
-
-impl Transport {
-    fn name(self) -> &'static str {
-        match self {
-            Transport::Tcp => "tcp",
-            Transport::Ipc => "ipc",
-        }
-    }
-
-    /// What the server binds: an ephemeral port, or a fresh path under /tmp.
-    fn endpoint(self) -> (String, Option<PathBuf>) {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        match self {
-            Transport::Tcp => ("tcp://127.0.0.1:*".into(), None),
-            Transport::Ipc => {
-                let n = N.fetch_add(1, Ordering::Relaxed);
-                let path = PathBuf::from(format!(
-                    "/tmp/ferrozmq-secinterop-{}-{n}.ipc",
-                    std::process::id()
-                ));
-                let _ = std::fs::remove_file(&path);
-                (format!("ipc://{}", path.display()), Some(path))
-            }
-        }
-    }
-}
-
 /// One running secure.c process: its stdout lines, and stdout with stderr for the report.
 struct Proc {
     label: String,
@@ -204,22 +122,6 @@ struct Proc {
     lines: Arc<Mutex<Vec<String>>>,
     log: Arc<Mutex<String>>,
     readers: Vec<JoinHandle<()>>,
-}
-
-fn reader<R: Read + Send + 'static>(
-    from: R,
-    log: Arc<Mutex<String>>,
-    lines: Option<Arc<Mutex<Vec<String>>>>,
-) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        for line in BufReader::new(from).lines() {
-            let Ok(line) = line else { break };
-            log.lock().unwrap().push_str(&format!("    {line}\n"));
-            if let Some(lines) = &lines {
-                lines.lock().unwrap().push(line);
-            }
-        }
-    })
 }
 
 impl Proc {
@@ -245,8 +147,15 @@ impl Proc {
         let log = Arc::new(Mutex::new(String::new()));
         let lines = Arc::new(Mutex::new(Vec::new()));
         let readers = vec![
-            reader(child.stdout.take().unwrap(), log.clone(), Some(lines.clone())),
-            reader(child.stderr.take().unwrap(), log.clone(), None),
+            reader(
+                child.stdout.take().unwrap(),
+                log.clone(),
+                Some({
+                    let lines = lines.clone();
+                    move |l| lines.lock().unwrap().push(l)
+                }),
+            ),
+            reader(child.stderr.take().unwrap(), log.clone(), None::<fn(String)>),
         ];
         Ok(Proc { label, child, lines, log, readers })
     }
@@ -341,7 +250,7 @@ impl Job {
     }
 
     fn run(&self, sides: &Sides) -> Result<Outcome, String> {
-        let (endpoint, ipc_path) = self.transport.endpoint();
+        let (endpoint, ipc_path) = self.transport.endpoint("secinterop");
         let deadline = Instant::now() + RUN_TIMEOUT;
         let mut procs = Vec::new();
         let result = self.exchange(sides, &endpoint, deadline, &mut procs);
@@ -441,39 +350,14 @@ fn difference(ours: &BTreeSet<String>, reference: &BTreeSet<String>) -> Option<S
 
 #[test]
 fn interop_security() {
-    let both_system = std::env::var("INTEROP_BOTH_SYSTEM").is_ok_and(|v| v == "1");
-    let filter = std::env::var("INTEROP_TEST").unwrap_or_default();
-    let jobs: usize = std::env::var("INTEROP_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(6);
-    assert!(
-        Path::new(SYSTEM_LIB).exists() && Path::new("/usr/include/zmq.h").exists(),
-        "interop needs the system libzmq and its header (Debian: libzmq3-dev)"
-    );
-
-    let source = "capi-tests/interop/secure.c";
-    let out_dir = profile_dir().join("interop-bin");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let system_exe = out_dir.join("secure-system");
-    compile_interop(source, &system_exe, None)
-        .unwrap_or_else(|e| panic!("secure.c against the system libzmq:\n{e}"));
-    let system = Side { name: "libzmq", exe: system_exe.clone(), lib_dir: None };
-    let ours = if both_system {
-        Side { name: "libzmq-as-ours", exe: system_exe, lib_dir: None }
-    } else {
-        let lib_dir = common::lib_dir("interop-security-lib");
-        let exe = out_dir.join("secure-ferrozmq");
-        compile_interop(source, &exe, Some(&lib_dir))
-            .unwrap_or_else(|e| panic!("secure.c against ferrozmq:\n{e}"));
-        Side { name: "ferrozmq", exe, lib_dir: Some(lib_dir) }
-    };
-    let sides = Sides { ours, system };
+    let common::Knobs { both_system, filter, jobs } = common::knobs();
     // Each side proves its library and that it speaks CURVE.
-    for side in [&sides.ours, &sides.system] {
-        let o = side.command().arg("version").output().unwrap();
-        let text =
-            format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-        assert!(o.status.success(), "{} side fails its library check:\n{text}", side.name);
-        eprint!("interop_security: {text}");
-    }
+    let sides = common::build_sides(
+        "capi-tests/interop/secure.c",
+        "interop-security-lib",
+        "interop_security",
+        both_system,
+    );
 
     let mut all = Vec::new();
     for case in CASES {
@@ -494,26 +378,8 @@ fn interop_security() {
     });
     assert!(!all.is_empty(), "no security interop run matches {filter:?}");
 
-    let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<Result<Outcome, String>>>> =
-        all.iter().map(|_| Mutex::new(None)).collect();
     let started = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..jobs.max(1) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(job) = all.get(i) else { break };
-                let t = Instant::now();
-                let result = job.run(&sides);
-                let secs = t.elapsed().as_secs_f64();
-                match &result {
-                    Ok(_) => eprintln!("ok   {} ({secs:.2}s)", job.describe(&sides)),
-                    Err(e) => eprintln!("FAIL {} ({secs:.2}s)\n  {e}", job.describe(&sides)),
-                }
-                *results[i].lock().unwrap() = Some(result);
-            });
-        }
-    });
+    let results = common::run_all(&all, jobs, |job| job.describe(&sides), |job| job.run(&sides));
 
     // Every mixed run against its reference, role by role.
     let mut failed = Vec::new();
