@@ -17,33 +17,14 @@
     "dropping", "sent N", "done", "ok ...", and with watch=1 "disconnected" whenever the
     socket monitor reports ZMQ_EVENT_DISCONNECTED (from a thread of its own). Diagnostics go to stderr. The exit status is 0 only
     when every check passed; every wait is bounded and alarm() ends the process at 20 s.  */
-#include <zmq.h>
-#include <errno.h>
-#include <limits.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
+#include "common.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 /*  The kernel's tcp_info: glibc's lacks tcpi_bytes_received.  */
 #include <linux/tcp.h>
 
-#ifdef INTEROP_FERROZMQ
-#include "../testutil.h"
-static const char *side = "ferrozmq";
-#else
-static const char *side = "libzmq";
-#endif
-
 #define UNSET INT_MIN
-#define SYSTEM_LIB "/usr/lib/x86_64-linux-gnu/libzmq.so.5"
 #define MAX_PARTS 64
 
 static struct {
@@ -63,23 +44,10 @@ static struct {
 static void *ctx, *sock;
 static pthread_t watcher;
 
-static void fail (const char *fmt, ...)
+static void print_role (FILE *out)
 {
-    va_list ap;
-    va_start (ap, fmt);
-    fprintf (stderr, "FAIL [%s %s]: ", side, o.role ? o.role : "?");
-    vfprintf (stderr, fmt, ap);
-    fputc ('\n', stderr);
-    va_end (ap);
-    exit (1);
+    fputs (o.role ? o.role : "?", out);
 }
-
-#define CHECK(cond)                                                                        \
-    do {                                                                                   \
-        if (!(cond))                                                                       \
-            fail ("%s:%d: %s (errno %d: %s)", __FILE__, __LINE__, #cond, zmq_errno (),      \
-                  zmq_strerror (zmq_errno ()));                                            \
-    } while (0)
 
 /*  One event line for the harness, flushed at once: it waits on these.  */
 static void say (const char *fmt, ...)
@@ -95,57 +63,11 @@ static void say (const char *fmt, ...)
     funlockfile (stdout);
 }
 
-static int64_t now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms (int ms)
 {
     struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000};
     while (nanosleep (&ts, &ts) == -1 && errno == EINTR)
         ;
-}
-
-/*  The real path of the one libzmq mapped into this process.  */
-static void mapped_libzmq (char *out)
-{
-    FILE *maps = fopen ("/proc/self/maps", "r");
-    CHECK (maps != NULL);
-    char line[4096];
-    out[0] = 0;
-    while (fgets (line, sizeof line, maps)) {
-        char *path = strchr (line, '/');
-        if (!path || !strstr (path, "libzmq"))
-            continue;
-        path[strcspn (path, "\n")] = 0;
-        char real[PATH_MAX];
-        if (!realpath (path, real))
-            fail ("cannot resolve mapped %s", path);
-        if (out[0] && strcmp (out, real) != 0)
-            fail ("two libzmq mapped: %s and %s", out, real);
-        strcpy (out, real);
-    }
-    fclose (maps);
-    if (!out[0])
-        fail ("no libzmq mapped into this process");
-}
-
-/*  Proves which library this process runs on, before any other call into it.  */
-static void check_library (char *path)
-{
-#ifdef INTEROP_FERROZMQ
-    test_setup (20);
-    mapped_libzmq (path);
-#else
-    alarm (20);
-    mapped_libzmq (path);
-    /*  With LD_LIBRARY_PATH pointing at ferrozmq this would load ours: the peer must not.  */
-    if (strncmp (path, SYSTEM_LIB, strlen (SYSTEM_LIB)) != 0)
-        fail ("runs on %s, not on the system's %s*", path, SYSTEM_LIB);
-#endif
 }
 
 /*  ---- stdin: commands from the harness; its EOF means "stop" ----  */

@@ -38,27 +38,8 @@
     prefix; AUTH: the ZAP status code; NO_DETAIL: the errno). Diagnostics go to stderr. The exit
     status is 0 only when every check passed; every wait is bounded and alarm() ends the process
     at 20 s.  */
-#include <zmq.h>
-#include <errno.h>
-#include <limits.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
+#include "common.h"
 
-#ifdef INTEROP_FERROZMQ
-#include "../testutil.h"
-static const char *side = "ferrozmq";
-#else
-static const char *side = "libzmq";
-#endif
-
-#define SYSTEM_LIB "/usr/lib/x86_64-linux-gnu/libzmq.so.5"
 #define MAX_PARTS 8
 #define MAX_EVENTS 512
 /*  How long a refused request must stay unanswered.  */
@@ -84,23 +65,10 @@ static struct {
 
 static void *ctx, *sock, *mon;
 
-static void fail (const char *fmt, ...)
+static void print_role (FILE *out)
 {
-    va_list ap;
-    va_start (ap, fmt);
-    fprintf (stderr, "FAIL [%s %s %s]: ", side, o.role ? o.role : "?", o.mech ? o.mech : "?");
-    vfprintf (stderr, fmt, ap);
-    fputc ('\n', stderr);
-    va_end (ap);
-    exit (1);
+    fprintf (out, "%s %s", o.role ? o.role : "?", o.mech ? o.mech : "?");
 }
-
-#define CHECK(cond)                                                                        \
-    do {                                                                                   \
-        if (!(cond))                                                                       \
-            fail ("%s:%d: %s (errno %d: %s)", __FILE__, __LINE__, #cond, zmq_errno (),      \
-                  zmq_strerror (zmq_errno ()));                                            \
-    } while (0)
 
 /*  One line for the harness, written whole: the ZAP thread prints too.  */
 static void say (const char *fmt, ...)
@@ -113,51 +81,6 @@ static void say (const char *fmt, ...)
     strcat (line, "\n");
     fputs (line, stdout);
     fflush (stdout);
-}
-
-static int64_t now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/*  The real path of the one libzmq mapped into this process.  */
-static void mapped_libzmq (char *out)
-{
-    FILE *maps = fopen ("/proc/self/maps", "r");
-    CHECK (maps != NULL);
-    char line[4096];
-    out[0] = 0;
-    while (fgets (line, sizeof line, maps)) {
-        char *path = strchr (line, '/');
-        if (!path || !strstr (path, "libzmq"))
-            continue;
-        path[strcspn (path, "\n")] = 0;
-        char real[PATH_MAX];
-        if (!realpath (path, real))
-            fail ("cannot resolve mapped %s", path);
-        if (out[0] && strcmp (out, real) != 0)
-            fail ("two libzmq mapped: %s and %s", out, real);
-        strcpy (out, real);
-    }
-    fclose (maps);
-    if (!out[0])
-        fail ("no libzmq mapped into this process");
-}
-
-/*  Proves which library this process runs on, before any other call into it.  */
-static void check_library (char *path)
-{
-#ifdef INTEROP_FERROZMQ
-    test_setup (20);
-    mapped_libzmq (path);
-#else
-    alarm (20);
-    mapped_libzmq (path);
-    if (strncmp (path, SYSTEM_LIB, strlen (SYSTEM_LIB)) != 0)
-        fail ("runs on %s, not on the system's %s*", path, SYSTEM_LIB);
-#endif
 }
 
 /*  1 once stdin has reached EOF (the harness's "stop"); never blocks.  */
