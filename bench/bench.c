@@ -332,34 +332,50 @@ struct job {
     int ready;                 /* radio-dish: the DISH has seen a probe */
 };
 
-/* Throughput sender: connect PUSH and send count messages of size bytes. */
-static void *push_thread(void *arg)
+/* Throughput senders: count messages of size bytes on s, each in `group`
+ * unless NULL; `name` is the socket type for messages. */
+static void send_count(struct job *job, void *s, const char *name, const char *group)
 {
-    struct job *job = arg;
-    void *s = open_socket(job->ctx, ZMQ_PUSH, "ZMQ_PUSH", 0);
-    connect_endpoint(s, job->endpoint);
     for (long i = 0; i < job->count; i++) {
         zmq_msg_t msg;
         if (zmq_msg_init_size(&msg, job->size) != 0)
             fail_call("zmq_msg_init_size");
         if (job->size > 0)
             memset(zmq_msg_data(&msg), 'x', job->size < 8 ? job->size : 8);
+        if (group && zmq_msg_set_group(&msg, group) != 0)
+            fail_call("zmq_msg_set_group");
         if (zmq_msg_send(&msg, s, 0) < 0) {
             char what[96];
-            snprintf(what, sizeof what, "zmq_msg_send (PUSH, after %ld of %ld)",
-                     i, job->count);
+            snprintf(what, sizeof what, "zmq_msg_send (%s, after %ld of %ld)",
+                     name, i, job->count);
             fail_call(what);
         }
     }
-    /* Do not close before the receiver has everything: with libzmq 4.3.4,
-     * closing right after the last send (linger 10 s) lost the last 1k-20k
-     * of 5M one-byte messages in about half the ipc and tcp runs. The
-     * watchdog bounds this wait. */
+}
+
+/* Throughput senders end here: wait until the receiver has everything, then
+ * close s. */
+static void wait_done_and_close(struct job *job, void *s)
+{
     pthread_mutex_lock(&job->lock);
     while (!job->done)
         pthread_cond_wait(&job->cond, &job->lock);
     pthread_mutex_unlock(&job->lock);
     close_socket(s);
+}
+
+/* Throughput sender: connect PUSH and send count messages of size bytes. */
+static void *push_thread(void *arg)
+{
+    struct job *job = arg;
+    void *s = open_socket(job->ctx, ZMQ_PUSH, "ZMQ_PUSH", 0);
+    connect_endpoint(s, job->endpoint);
+    send_count(job, s, "PUSH", NULL);
+    /* Do not close before the receiver has everything: with libzmq 4.3.4,
+     * closing right after the last send (linger 10 s) lost the last 1k-20k
+     * of 5M one-byte messages in about half the ipc and tcp runs. The
+     * watchdog bounds this wait. */
+    wait_done_and_close(job, s);
     return NULL;
 }
 
@@ -402,24 +418,23 @@ static void start_thread(pthread_t *t, void *(*fn)(void *), struct job *job)
 
 /* ------------------------------------------------------------------ runs */
 
-static void run_throughput(const char *transport, size_t size, long count)
+/* A throughput run's job: size, count and a new context. */
+static void job_init(struct job *job, size_t size, long count)
 {
-    double cpu0 = cpu_s();
-    struct job job = {0};
-    pthread_mutex_init(&job.lock, NULL);
-    pthread_cond_init(&job.cond, NULL);
-    job.size = size;
-    job.count = count;
-    job.ctx = zmq_ctx_new();
-    if (!job.ctx)
+    memset(job, 0, sizeof *job);
+    pthread_mutex_init(&job->lock, NULL);
+    pthread_cond_init(&job->cond, NULL);
+    job->size = size;
+    job->count = count;
+    job->ctx = zmq_ctx_new();
+    if (!job->ctx)
         fail_call("zmq_ctx_new");
+}
 
-    void *pull = open_socket(job.ctx, ZMQ_PULL, "ZMQ_PULL", 0);
-    bind_endpoint(pull, transport, "thr", job.endpoint, sizeof job.endpoint);
-
-    pthread_t sender;
-    start_thread(&sender, push_thread, &job);
-
+/* Receives count messages of size bytes on pull; returns the time from the
+ * first to the last. */
+static double recv_pulls(void *pull, size_t size, long count)
+{
     zmq_msg_t msg;
     if (zmq_msg_init(&msg) != 0)
         fail_call("zmq_msg_init");
@@ -439,19 +454,27 @@ static void run_throughput(const char *transport, size_t size, long count)
     }
     double elapsed = now_s() - start;
     zmq_msg_close(&msg);
+    return elapsed;
+}
 
-    pthread_mutex_lock(&job.lock);
-    job.done = 1;
-    pthread_cond_signal(&job.cond);
-    pthread_mutex_unlock(&job.lock);
+/* Tells the sender the receiver has everything, joins it, closes the
+ * receiving socket and the context. */
+static void job_finish(struct job *job, pthread_t sender, void *recv_s)
+{
+    pthread_mutex_lock(&job->lock);
+    job->done = 1;
+    pthread_cond_signal(&job->cond);
+    pthread_mutex_unlock(&job->lock);
     pthread_join(sender, NULL);
-    close_socket(pull);
-    if (zmq_ctx_term(job.ctx) != 0)
+    close_socket(recv_s);
+    if (zmq_ctx_term(job->ctx) != 0)
         fail_call("zmq_ctx_term");
     cleanup_ipc();
+}
 
-    double cpu = cpu_s() - cpu0;
-
+/* A throughput row's line; cpu < 0 leaves out cpu_s_per_M. */
+static void print_throughput(size_t size, long count, double elapsed, double cpu)
+{
     /* count-1 intervals between the first and the last message */
     long intervals = count > 1 ? count - 1 : 1;
     if (elapsed <= 0)
@@ -459,10 +482,32 @@ static void run_throughput(const char *transport, size_t size, long count)
     double mps = (double)intervals / elapsed;
     char ver[32];
     lib_version(ver, sizeof ver);
-    printf("%s msgs=%ld elapsed_s=%.4f msg_per_s=%.0f mb_per_s=%.2f "
-           "cpu_s_per_M=%.4f lib=%s\n",
-           cfg_label, count, elapsed, mps, mps * (double)size / 1e6,
-           cpu * 1e6 / (double)count, ver);
+    printf("%s msgs=%ld elapsed_s=%.4f msg_per_s=%.0f mb_per_s=%.2f",
+           cfg_label, count, elapsed, mps, mps * (double)size / 1e6);
+    if (cpu >= 0)
+        printf(" cpu_s_per_M=%.4f", cpu * 1e6 / (double)count);
+    printf(" lib=%s\n", ver);
+}
+
+static void run_throughput(const char *transport, size_t size, long count)
+{
+    double cpu0 = cpu_s();
+    struct job job;
+    job_init(&job, size, count);
+
+    void *pull = open_socket(job.ctx, ZMQ_PULL, "ZMQ_PULL", 0);
+    bind_endpoint(pull, transport, "thr", job.endpoint, sizeof job.endpoint);
+
+    pthread_t sender;
+    start_thread(&sender, push_thread, &job);
+
+    double elapsed = recv_pulls(pull, size, count);
+
+    job_finish(&job, sender, pull);
+
+    double cpu = cpu_s() - cpu0;
+
+    print_throughput(size, count, elapsed, cpu);
 }
 
 static void run_latency(const char *transport, size_t size, long count)
@@ -901,27 +946,9 @@ static void *draft_send_thread(void *arg)
         }
         usleep(1000); /* the DISH's RCVTIMEO bounds this loop */
     }
-    for (long i = 0; i < job->count; i++) {
-        zmq_msg_t msg;
-        if (zmq_msg_init_size(&msg, job->size) != 0)
-            fail_call("zmq_msg_init_size");
-        if (job->size > 0)
-            memset(zmq_msg_data(&msg), 'x', job->size < 8 ? job->size : 8);
-        if (job->radio && zmq_msg_set_group(&msg, DRAFT_GROUP) != 0)
-            fail_call("zmq_msg_set_group");
-        if (zmq_msg_send(&msg, s, 0) < 0) {
-            char what[96];
-            snprintf(what, sizeof what, "zmq_msg_send (%s, after %ld of %ld)",
-                     job->radio ? "RADIO" : "CLIENT", i, job->count);
-            fail_call(what);
-        }
-    }
+    send_count(job, s, job->radio ? "RADIO" : "CLIENT", job->radio ? DRAFT_GROUP : NULL);
     /* As push_thread: close only once the receiver has everything. */
-    pthread_mutex_lock(&job->lock);
-    while (!job->done)
-        pthread_cond_wait(&job->cond, &job->lock);
-    pthread_mutex_unlock(&job->lock);
-    close_socket(s);
+    wait_done_and_close(job, s);
     return NULL;
 }
 
@@ -933,15 +960,9 @@ static void run_draft_throughput(const char *transport, int radio, size_t size,
         NEED(zmq_msg_set_group);
     }
     double cpu0 = cpu_s();
-    struct job job = {0};
-    pthread_mutex_init(&job.lock, NULL);
-    pthread_cond_init(&job.cond, NULL);
-    job.size = size;
-    job.count = count;
+    struct job job;
+    job_init(&job, size, count);
     job.radio = radio;
-    job.ctx = zmq_ctx_new();
-    if (!job.ctx)
-        fail_call("zmq_ctx_new");
 
     const char *rname = radio ? "DISH" : "SERVER";
     void *recv_s = radio ? open_socket(job.ctx, ZMQ_DISH, "ZMQ_DISH", 0)
@@ -980,27 +1001,10 @@ static void run_draft_throughput(const char *transport, int radio, size_t size,
     double elapsed = now_s() - start;
     zmq_msg_close(&msg);
 
-    pthread_mutex_lock(&job.lock);
-    job.done = 1;
-    pthread_cond_signal(&job.cond);
-    pthread_mutex_unlock(&job.lock);
-    pthread_join(sender, NULL);
-    close_socket(recv_s);
-    if (zmq_ctx_term(job.ctx) != 0)
-        fail_call("zmq_ctx_term");
-    cleanup_ipc();
+    job_finish(&job, sender, recv_s);
 
     double cpu = cpu_s() - cpu0;
-    long intervals = count > 1 ? count - 1 : 1;
-    if (elapsed <= 0)
-        elapsed = 1e-9;
-    double mps = (double)intervals / elapsed;
-    char ver[32];
-    lib_version(ver, sizeof ver);
-    printf("%s msgs=%ld elapsed_s=%.4f msg_per_s=%.0f mb_per_s=%.2f "
-           "cpu_s_per_M=%.4f lib=%s\n",
-           cfg_label, count, elapsed, mps, mps * (double)size / 1e6,
-           cpu * 1e6 / (double)count, ver);
+    print_throughput(size, count, elapsed, cpu);
 }
 
 /* ----------------------------------------------------------------- CURVE */
@@ -1041,39 +1045,17 @@ static void *curve_push_thread(void *arg)
     void *s = open_socket(job->ctx, ZMQ_PUSH, "ZMQ_PUSH", 0);
     curve_socket(s, 0);
     connect_endpoint(s, job->endpoint);
-    for (long i = 0; i < job->count; i++) {
-        zmq_msg_t msg;
-        if (zmq_msg_init_size(&msg, job->size) != 0)
-            fail_call("zmq_msg_init_size");
-        if (job->size > 0)
-            memset(zmq_msg_data(&msg), 'x', job->size < 8 ? job->size : 8);
-        if (zmq_msg_send(&msg, s, 0) < 0) {
-            char what[96];
-            snprintf(what, sizeof what, "zmq_msg_send (PUSH, after %ld of %ld)",
-                     i, job->count);
-            fail_call(what);
-        }
-    }
+    send_count(job, s, "PUSH", NULL);
     /* As push_thread: close only once the receiver has everything. */
-    pthread_mutex_lock(&job->lock);
-    while (!job->done)
-        pthread_cond_wait(&job->cond, &job->lock);
-    pthread_mutex_unlock(&job->lock);
-    close_socket(s);
+    wait_done_and_close(job, s);
     return NULL;
 }
 
 /* run_throughput with CURVE on both ends; the same output line. */
 static void run_curve_throughput(const char *transport, size_t size, long count)
 {
-    struct job job = {0};
-    pthread_mutex_init(&job.lock, NULL);
-    pthread_cond_init(&job.cond, NULL);
-    job.size = size;
-    job.count = count;
-    job.ctx = zmq_ctx_new();
-    if (!job.ctx)
-        fail_call("zmq_ctx_new");
+    struct job job;
+    job_init(&job, size, count);
 
     void *pull = open_socket(job.ctx, ZMQ_PULL, "ZMQ_PULL", 0);
     curve_socket(pull, 1);
@@ -1082,44 +1064,11 @@ static void run_curve_throughput(const char *transport, size_t size, long count)
     pthread_t sender;
     start_thread(&sender, curve_push_thread, &job);
 
-    zmq_msg_t msg;
-    if (zmq_msg_init(&msg) != 0)
-        fail_call("zmq_msg_init");
-    double start = 0;
-    for (long i = 0; i < count; i++) {
-        int n = zmq_msg_recv(&msg, pull, 0);
-        if (n < 0) {
-            char what[96];
-            snprintf(what, sizeof what, "zmq_msg_recv (PULL, after %ld of %ld)",
-                     i, count);
-            fail_call(what);
-        }
-        if ((size_t)n != size || zmq_msg_size(&msg) != size)
-            fail(EXIT_API, "zmq_msg_recv (PULL)", "message has the wrong size");
-        if (i == 0)
-            start = now_s();
-    }
-    double elapsed = now_s() - start;
-    zmq_msg_close(&msg);
+    double elapsed = recv_pulls(pull, size, count);
 
-    pthread_mutex_lock(&job.lock);
-    job.done = 1;
-    pthread_cond_signal(&job.cond);
-    pthread_mutex_unlock(&job.lock);
-    pthread_join(sender, NULL);
-    close_socket(pull);
-    if (zmq_ctx_term(job.ctx) != 0)
-        fail_call("zmq_ctx_term");
-    cleanup_ipc();
+    job_finish(&job, sender, pull);
 
-    long intervals = count > 1 ? count - 1 : 1;
-    if (elapsed <= 0)
-        elapsed = 1e-9;
-    double mps = (double)intervals / elapsed;
-    char ver[32];
-    lib_version(ver, sizeof ver);
-    printf("%s msgs=%ld elapsed_s=%.4f msg_per_s=%.0f mb_per_s=%.2f lib=%s\n",
-           cfg_label, count, elapsed, mps, mps * (double)size / 1e6, ver);
+    print_throughput(size, count, elapsed, -1);
 }
 
 /* curve-handshake server: a CURVE ROUTER echoing every request until it has
