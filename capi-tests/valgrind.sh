@@ -28,8 +28,10 @@ for t in ${VALGRIND_TESTS:-$all}; do
         # 100,000 ipc connect/close cycles take minutes under valgrind; the heap bound itself
         # is checked by `cargo test` at full count (mallinfo2 sees nothing under valgrind).
         test_robust) extra_env=(ROBUST_CYCLES=5000) ;;
-        # Its stress part has a wall-clock budget: under valgrind tcp manages ~120 wake-ups.
-        test_fd_wakeup) extra_env=(FD_WAKEUP_MIN_ROUNDS=50) ;;
+        # Its stress part has a wall-clock budget, and under valgrind the rounds it manages
+        # depend on the machine's load (2 to ~120 seen): here it checks memory only; the
+        # 1,000-round minimum is checked by `cargo test`.
+        test_fd_wakeup) extra_env=(FD_WAKEUP_MIN_ROUNDS=1) ;;
         # A forked child keeps the context it inherited, by design (libzmq's child does too),
         # and valgrind checks leaks at the child's exit: invalid accesses only.
         test_fork) leaks="--leak-check=no" ;;
