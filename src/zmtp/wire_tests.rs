@@ -28,27 +28,35 @@ fn peer_exe() -> &'static Path {
             "the ZMTP wire tests need the reference libzmq at {SYSTEM_LIBZMQ} \
              (Debian: apt-get install libzmq3-dev)"
         );
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/zmtp/wire_peer.c");
-        let exe = std::env::temp_dir().join(format!("ferrozmq-wire-peer-{}", std::process::id()));
-        let target = "x86_64-unknown-linux-gnu";
-        let cc = cc::Build::new()
-            .cargo_metadata(false)
-            .cargo_warnings(false)
-            .opt_level(1)
-            .host(target)
-            .target(target)
-            .get_compiler();
-        let out = cc
-            .to_command()
-            .args(["-Wall", "-Wextra", "-Werror", "-o"])
-            .arg(&exe)
-            .arg(&src)
-            .args(["-L/usr/lib/x86_64-linux-gnu", "-l:libzmq.so.5"])
-            .output()
-            .expect("run the C compiler");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        exe
+        compile_c("wire_peer.c", &["-l:libzmq.so.5"])
     })
+}
+
+/// Compiles `src/zmtp/<source>` strictly against the system libraries `libs` (for test
+/// programs that play the reference side); panics with the compiler's complaint.
+pub(super) fn compile_c(source: &str, libs: &[&str]) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/zmtp").join(source);
+    let stem = source.trim_end_matches(".c");
+    let exe = std::env::temp_dir().join(format!("ferrozmq-{stem}-{}", std::process::id()));
+    let target = "x86_64-unknown-linux-gnu";
+    let cc = cc::Build::new()
+        .cargo_metadata(false)
+        .cargo_warnings(false)
+        .opt_level(1)
+        .host(target)
+        .target(target)
+        .get_compiler();
+    let out = cc
+        .to_command()
+        .args(["-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .arg("-L/usr/lib/x86_64-linux-gnu")
+        .args(libs)
+        .output()
+        .expect("run the C compiler");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    exe
 }
 
 /// A running libzmq peer, its stdout read line by line.
