@@ -785,7 +785,25 @@ impl Filling {
         unsafe { std::slice::from_raw_parts_mut(self.msg.data_ptr().add(filled), len - filled) }
     }
 
-    /// `n` bytes were written at the front of the last `spare_mut`.
+    /// Reads into the unfilled rest of the body from `sock` (one `recv`) without clearing
+    /// it first: the kernel writes every byte it reports. Report them with `advance`.
+    pub(crate) fn recv(&mut self, sock: &socket2::Socket) -> std::io::Result<usize> {
+        let (len, filled) = (self.msg.len(), self.filled);
+        // SAFETY: the body is ours alone and valid for len bytes (filled <= len); as
+        // MaybeUninit the slice claims nothing about their contents.
+        let spare = unsafe {
+            std::slice::from_raw_parts_mut(
+                self.msg.data_ptr().add(filled) as *mut std::mem::MaybeUninit<u8>,
+                len - filled,
+            )
+        };
+        let n = sock.recv(spare)?;
+        // socket2's recv initialises the first n bytes (the kernel's count).
+        self.init = self.init.max(filled + n.min(len - filled));
+        Ok(n)
+    }
+
+    /// `n` bytes were written at the front of the last `spare_mut` or `recv`.
     pub(crate) fn advance(&mut self, n: usize) {
         self.filled = (self.filled + n).min(self.init);
     }

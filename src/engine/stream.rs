@@ -57,6 +57,8 @@ pub(crate) struct StreamEngine {
     /// The handshake left frames for the decoder (a ZMTP 1.0 subscriber's implied
     /// subscription): deliver them at once, not with the peer's first bytes.
     decode_first: bool,
+    /// Bytes this turn may still read plus write (`start_turn`).
+    budget: usize,
 }
 
 impl StreamEngine {
@@ -72,6 +74,7 @@ impl StreamEngine {
             out_batch: out_batch.max(1),
             pending_error: None,
             decode_first: false,
+            budget: usize::MAX,
         }
     }
 
@@ -218,6 +221,22 @@ impl StreamEngine {
         Err(Failure::Protocol(e))
     }
 
+    /// A new turn of the reactor: `pump` reads and writes about `budget` bytes at most, so
+    /// one busy connection does not hold the thread (nor push its data out of the cache
+    /// before the peer reads it) while others wait.
+    pub(crate) fn start_turn(&mut self, budget: usize) {
+        self.budget = budget;
+    }
+
+    /// This turn's budget is used up: yield, and go on with a new turn later.
+    pub(crate) fn turn_spent(&self) -> bool {
+        self.budget == 0
+    }
+
+    fn spend(&mut self, n: usize) {
+        self.budget = self.budget.saturating_sub(n);
+    }
+
     /// Moves messages both ways once: delivers what waits, reads and decodes, then
     /// encodes from the pipe and writes. Ok(progress).
     pub(crate) fn pump(&mut self, inb: &mut Inbound) -> Result<bool, Failure> {
@@ -288,12 +307,17 @@ impl StreamEngine {
                 inb.deliver();
             }
         }
-        while self.read_ready && inb.is_clear() {
+        while self.read_ready && inb.is_clear() && self.budget > 0 {
             let State::Zmtp(engine) = &mut self.state else { break };
-            match self.stream.read(engine.read_buf()) {
+            let got = match engine.read_target() {
+                zmtp::ReadBuf::Batch(buf) => self.stream.read(buf),
+                zmtp::ReadBuf::Body(body) => self.stream.recv_body(body),
+            };
+            match got {
                 Ok(0) => return Err(Failure::Io(libc::EPIPE)),
                 Ok(n) => {
                     progress = true;
+                    self.budget = self.budget.saturating_sub(n);
                     let mut frames = std::mem::take(&mut self.frames);
                     let decoded = engine.filled(n, Instant::now(), &mut frames);
                     let failure = take_frames(&mut frames, inb).or(decoded.err());
@@ -324,13 +348,14 @@ impl StreamEngine {
         let mut progress = false;
         let result = loop {
             let State::Raw(raw) = &mut self.state else { break Ok(progress) };
-            if !self.read_ready || !inb.is_clear() {
+            if !self.read_ready || !inb.is_clear() || self.budget == 0 {
                 break Ok(progress);
             }
             match self.stream.read(raw.read_buf()) {
                 Ok(0) => break Err(Failure::Io(libc::EPIPE)),
                 Ok(n) => {
                     progress = true;
+                    self.budget = self.budget.saturating_sub(n);
                     inb.push(raw.filled(n));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.read_ready = false,
@@ -367,12 +392,15 @@ impl StreamEngine {
                     break;
                 }
             }
-            if !self.write_ready {
+            if !self.write_ready || self.budget == 0 {
                 break;
             }
             match self.write() {
                 Ok(0) => return Err(Failure::Io(libc::EPIPE)),
-                Ok(_) => progress = true,
+                Ok(n) => {
+                    progress = true;
+                    self.spend(n);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.write_ready = false;
                     break;

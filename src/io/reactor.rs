@@ -22,6 +22,9 @@ pub(crate) type TimerId = u32;
 pub(crate) enum Step {
     Continue,
     Close,
+    /// More work is ready but the object has had its share of this turn: the reactor
+    /// calls `resume` once the other objects' events have been handled.
+    Yield,
 }
 
 /// Something an I/O thread runs: it owns descriptors registered with the thread's poll,
@@ -33,6 +36,10 @@ pub(crate) trait IoObject: Send {
     fn ready(&mut self, ctl: &mut Ctl<'_>, readable: bool, writable: bool) -> Step;
     /// ActivateRead / ActivateWrite / PipeTerm for a pipe the object owns.
     fn pipe_command(&mut self, _ctl: &mut Ctl<'_>, _cmd: Command) -> Step {
+        Step::Continue
+    }
+    /// The object yielded (`Step::Yield`) and it is its turn again.
+    fn resume(&mut self, _ctl: &mut Ctl<'_>) -> Step {
         Step::Continue
     }
     /// A timer the object armed is due.
@@ -91,6 +98,8 @@ pub(crate) struct Reactor {
     /// visits its objects rather than every object of the thread.
     by_socket: HashMap<u64, Vec<usize>>,
     timers: BTreeSet<Timer>,
+    /// Objects that yielded, to resume after this turn's events: (slot, generation).
+    yielded: Vec<(usize, u64)>,
     stop: bool,
 }
 
@@ -104,6 +113,7 @@ impl Reactor {
             by_pipe: PipeMap::default(),
             by_socket: HashMap::new(),
             timers: BTreeSet::new(),
+            yielded: Vec::new(),
             stop: false,
         }
     }
@@ -111,11 +121,16 @@ impl Reactor {
     pub(crate) fn run(&mut self) {
         let mut events = Events::with_capacity(256);
         let mut cmds = Vec::new();
+        let mut resume = Vec::new();
         while !self.stop {
             let timeout =
                 self.timers.first().map(|t| t.0.saturating_duration_since(Instant::now()));
             // Round up so a timer is never polled for just before it is due.
-            let timeout = timeout.map(|d| d + Duration::from_micros(999));
+            let mut timeout = timeout.map(|d| d + Duration::from_micros(999));
+            if !self.yielded.is_empty() {
+                // Objects wait to go on: look for new events without sleeping.
+                timeout = Some(Duration::ZERO);
+            }
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     break;
@@ -138,6 +153,12 @@ impl Reactor {
                 self.command(cmd);
             }
             self.fire_timers();
+            std::mem::swap(&mut resume, &mut self.yielded);
+            for (slot, gen) in resume.drain(..) {
+                if self.objects.get(slot).is_some_and(|e| e.gen == gen) {
+                    self.with_object(slot, |obj, ctl| obj.resume(ctl));
+                }
+            }
         }
         // The context is gone: whatever is left dies with the thread.
         for slot in 0..self.objects.len() {
@@ -270,8 +291,12 @@ impl Reactor {
             self.by_pipe.insert(p, slot);
             e.pipes.push(p);
         }
-        if step == Step::Close {
-            self.remove(slot);
+        match step {
+            Step::Close => self.remove(slot),
+            Step::Yield if !self.yielded.iter().any(|&(s, _)| s == slot) => {
+                self.yielded.push((slot, gen))
+            }
+            _ => {}
         }
         for obj in spawn {
             self.insert(obj);

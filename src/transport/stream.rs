@@ -78,6 +78,11 @@ impl Stream {
         Some(PeerCred { uid: c.uid(), gid: c.gid(), pid: c.pid() })
     }
 
+    /// Reads into a large message body being filled, without clearing it first.
+    pub(crate) fn recv_body(&self, body: &mut crate::msg::Filling) -> io::Result<usize> {
+        body.recv(&self.sock())
+    }
+
     pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
         match self {
             Stream::Tcp(s) => s.take_error(),

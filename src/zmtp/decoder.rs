@@ -1,6 +1,6 @@
 //! Frames in, messages and commands out.
 //!
-//! The engine reads into `read_buf()` (the batch buffer, or the body of a large message in
+//! The engine reads into `read_target()` (the batch buffer, or the body of a large message in
 //! progress, so big bodies are read once, in place), reports the count with `filled(n)`,
 //! then calls `decode(sink)`. The sink takes each frame or hands it back (`Err(frame)`, e.g.
 //! its pipe is full): the decoder keeps it and stops, and the next `decode` offers it again
@@ -22,7 +22,7 @@ pub(crate) enum Frame {
 /// Why `decode` returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Progress {
-    /// Every buffered byte is used: read more into `read_buf()`.
+    /// Every buffered byte is used: read more into `read_target()`.
     NeedInput,
     /// The sink gave a frame back: call `decode` again (before reading) when it can take it.
     Paused,
@@ -68,6 +68,13 @@ pub(super) fn parse_header(framing: Framing, hdr: &[u8]) -> Result<(bool, bool, 
     }
 }
 
+/// Where the next read lands: the batch buffer, or (for a body too large to pass through
+/// it) straight into the message being filled.
+pub(crate) enum ReadBuf<'a> {
+    Batch(&'a mut [u8]),
+    Body(&'a mut Filling),
+}
+
 enum State {
     Header {
         hdr: [u8; 10],
@@ -93,7 +100,7 @@ pub(crate) struct Decoder {
     start: usize,
     end: usize,
     state: State,
-    /// `read_buf` handed out the body in progress rather than the batch buffer.
+    /// `read_target` handed out the body in progress rather than the batch buffer.
     direct: bool,
     /// A frame to offer before any other.
     held: Option<Frame>,
@@ -135,14 +142,25 @@ impl Decoder {
         self.zero_copy = on;
     }
 
-    /// Where the next read should land. Call only after `decode` returned `NeedInput`.
+    /// Where the next read should land, as a slice (a large body is cleared first, once).
+    /// Call only after `decode` returned `NeedInput`. The fuzz targets and tests feed bytes
+    /// this way; the engine reads with `read_target`.
     pub(crate) fn read_buf(&mut self) -> &mut [u8] {
+        match self.read_target() {
+            ReadBuf::Batch(b) => b,
+            ReadBuf::Body(body) => body.spare_mut(),
+        }
+    }
+
+    /// Where the next read should land (then report it with `filled`). Call only after
+    /// `decode` returned `NeedInput`.
+    pub(crate) fn read_target(&mut self) -> ReadBuf<'_> {
         let cap = self.buf.len();
         if self.start == self.end {
             if let State::Body { body, .. } = &mut self.state {
                 if body.remaining() >= cap {
                     self.direct = true;
-                    return body.spare_mut();
+                    return ReadBuf::Body(body);
                 }
             }
             self.start = 0;
@@ -164,10 +182,10 @@ impl Decoder {
             self.start = 0;
         }
         self.direct = false;
-        self.buf.spare_mut(self.end)
+        ReadBuf::Batch(self.buf.spare_mut(self.end))
     }
 
-    /// `n` bytes were read into the last `read_buf()`.
+    /// `n` bytes were read into the last `read_target()` / `read_buf()`.
     pub(crate) fn filled(&mut self, n: usize) {
         if std::mem::take(&mut self.direct) {
             if let State::Body { body, .. } = &mut self.state {

@@ -1,6 +1,6 @@
 //! The codec of an established connection: decoder, encoder and heartbeat together, with
 //! PINGs answered and heartbeat deadlines kept. Still no I/O: the session reads into
-//! `read_buf()`, writes `io_slices()`, and passes the time in.
+//! `read_target()`, writes `io_slices()`, and passes the time in.
 
 use super::decoder::{Decoder, Frame};
 use super::encoder::{Encoder, IoSlices};
@@ -61,8 +61,14 @@ impl Engine {
     }
 
     /// Where the next read should land (see `Decoder::read_buf`).
+    #[cfg(test)]
     pub(crate) fn read_buf(&mut self) -> &mut [u8] {
         self.decoder.read_buf()
+    }
+
+    /// Where the next read should land (see `Decoder::read_target`).
+    pub(crate) fn read_target(&mut self) -> super::ReadBuf<'_> {
+        self.decoder.read_target()
     }
 
     /// `n` bytes were read at `now`: decodes everything buffered into `frames` (messages,

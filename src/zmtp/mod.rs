@@ -34,7 +34,7 @@ mod wire_tests;
 
 pub(crate) use command::{group_command, parse_group_command, Command};
 pub(crate) use curve::SecretKey;
-pub(crate) use decoder::{Decoder, Frame, Progress};
+pub(crate) use decoder::{Decoder, Frame, Progress, ReadBuf};
 pub(crate) use engine::Engine;
 pub(crate) use handshake::{Handshake, HandshakeConfig};
 pub(crate) use heartbeat::{HeartbeatAction, HeartbeatConfig};
