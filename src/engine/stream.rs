@@ -44,6 +44,8 @@ pub(crate) struct StreamEngine {
     registered: bool,
     read_ready: bool,
     write_ready: bool,
+    /// The peer has closed its end: read until EOF, even after a short read.
+    hup: bool,
     /// Scratch for the frames one read decodes into (reused: no allocation per read).
     frames: Vec<zmtp::Frame>,
     /// The last part taken from the pipe had MORE set.
@@ -69,6 +71,7 @@ impl StreamEngine {
             registered: false,
             read_ready: true,
             write_ready: true,
+            hup: false,
             frames: Vec::new(),
             out_more: false,
             out_batch: out_batch.max(1),
@@ -113,10 +116,19 @@ impl StreamEngine {
         matches!(self.state, State::Raw(_))
     }
 
-    /// Readiness from the reactor (edge-triggered: kept until an operation says EAGAIN).
-    pub(crate) fn ready(&mut self, readable: bool, writable: bool) {
+    /// Readiness from the reactor (edge-triggered: kept until an operation says EAGAIN, or
+    /// comes back short).
+    ///
+    /// A read that returns less than it asked for has emptied the socket's queue, and a
+    /// write that takes less than it was given has filled its buffer: with edge-triggered
+    /// epoll, bytes (or room) arriving after that come with a new event, so the readiness
+    /// is dropped there and the EAGAIN call that would only confirm it is saved (one
+    /// syscall per message on a request-reply exchange). Except after the peer closed:
+    /// its FIN may have been reported with the data, so reading goes on to EOF.
+    pub(crate) fn ready(&mut self, readable: bool, writable: bool, hup: bool) {
         self.read_ready |= readable;
         self.write_ready |= writable;
+        self.hup |= hup;
     }
 
     /// Queues `m` ahead of anything the pipe holds: ZMQ_HELLO_MSG, first on each connection.
@@ -309,15 +321,18 @@ impl StreamEngine {
         }
         while self.read_ready && inb.is_clear() && self.budget > 0 {
             let State::Zmtp(engine) = &mut self.state else { break };
-            let got = match engine.read_target() {
-                zmtp::ReadBuf::Batch(buf) => self.stream.read(buf),
-                zmtp::ReadBuf::Body(body) => self.stream.recv_body(body),
+            let (got, asked) = match engine.read_target() {
+                zmtp::ReadBuf::Batch(buf) => (self.stream.read(buf), buf.len()),
+                zmtp::ReadBuf::Body(body) => (self.stream.recv_body(body), body.remaining()),
             };
             match got {
                 Ok(0) => return Err(Failure::Io(libc::EPIPE)),
                 Ok(n) => {
                     progress = true;
                     self.budget = self.budget.saturating_sub(n);
+                    if n < asked && !self.hup {
+                        self.read_ready = false; // the queue is empty (see `ready`)
+                    }
                     let mut frames = std::mem::take(&mut self.frames);
                     let decoded = engine.filled(n, Instant::now(), &mut frames);
                     let failure = take_frames(&mut frames, inb).or(decoded.err());
@@ -396,10 +411,13 @@ impl StreamEngine {
                 break;
             }
             match self.write() {
-                Ok(0) => return Err(Failure::Io(libc::EPIPE)),
-                Ok(n) => {
+                Ok((0, _)) => return Err(Failure::Io(libc::EPIPE)),
+                Ok((n, offered)) => {
                     progress = true;
                     self.spend(n);
+                    if n < offered {
+                        self.write_ready = false; // the buffer is full (see `ready`)
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.write_ready = false;
@@ -428,22 +446,26 @@ impl StreamEngine {
         }
     }
 
-    /// Writes as much queued output as the stream takes in one call.
-    fn write(&mut self) -> io::Result<usize> {
+    /// Writes as much queued output as the stream takes in one call: (written, offered).
+    fn write(&mut self) -> io::Result<(usize, usize)> {
+        let total = |s: &[IoSlice<'_>]| s.iter().map(|b| b.len()).sum::<usize>();
         match &mut self.state {
             State::Zmtp(e) => {
-                let n = self.stream.write_vectored(&e.io_slices())?;
+                let slices = e.io_slices();
+                let offered = total(&slices);
+                let n = self.stream.write_vectored(&slices)?;
                 e.advance(n);
-                Ok(n)
+                Ok((n, offered))
             }
             State::Raw(r) => {
                 let mut slices = [IoSlice::new(&[]); 32];
                 let k = r.io_slices(&mut slices);
+                let offered = total(&slices[..k]);
                 let n = self.stream.write_vectored(&slices[..k])?;
                 r.advance(n);
-                Ok(n)
+                Ok((n, offered))
             }
-            State::Handshake(_) => Ok(0),
+            State::Handshake(_) => Ok((0, 0)),
         }
     }
 }

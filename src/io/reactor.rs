@@ -32,8 +32,9 @@ pub(crate) enum Step {
 pub(crate) trait IoObject: Send {
     /// The reactor adopted the object: register descriptors, arm timers, start work.
     fn register(&mut self, ctl: &mut Ctl<'_>) -> Step;
-    /// A registered descriptor is readable and/or writable.
-    fn ready(&mut self, ctl: &mut Ctl<'_>, readable: bool, writable: bool) -> Step;
+    /// A registered descriptor is readable and/or writable; `hup`: the peer has closed
+    /// (its end of the stream, or with an error), so reading must go on until EOF.
+    fn ready(&mut self, ctl: &mut Ctl<'_>, readable: bool, writable: bool, hup: bool) -> Step;
     /// ActivateRead / ActivateWrite / PipeTerm for a pipe the object owns.
     fn pipe_command(&mut self, _ctl: &mut Ctl<'_>, _cmd: Command) -> Step {
         Step::Continue
@@ -140,9 +141,10 @@ impl Reactor {
                 if ev.token() == MAILBOX {
                     continue;
                 }
-                let readable = ev.is_readable() || ev.is_read_closed();
+                let hup = ev.is_read_closed() || ev.is_error();
+                let readable = ev.is_readable() || hup;
                 let writable = ev.is_writable() || ev.is_error();
-                self.with_object(ev.token().0, |obj, ctl| obj.ready(ctl, readable, writable));
+                self.with_object(ev.token().0, |obj, ctl| obj.ready(ctl, readable, writable, hup));
             }
             // Commands after I/O events: the mailbox is drained every loop (its eventfd is
             // edge-triggered, and a command may have arrived while we handled events).
@@ -376,7 +378,7 @@ mod tests {
             ctl.timers.push((Instant::now() + Duration::from_secs(30), 2));
             self.hit("register")
         }
-        fn ready(&mut self, _: &mut Ctl<'_>, _: bool, _: bool) -> Step {
+        fn ready(&mut self, _: &mut Ctl<'_>, _: bool, _: bool, _: bool) -> Step {
             self.hit("ready")
         }
         fn timer(&mut self, _: &mut Ctl<'_>, _: TimerId) -> Step {

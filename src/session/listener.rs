@@ -74,7 +74,7 @@ impl IoObject for Listener {
     }
 
     /// Accepts every pending connection.
-    fn ready(&mut self, ctl: &mut Ctl<'_>, _readable: bool, _writable: bool) -> Step {
+    fn ready(&mut self, ctl: &mut Ctl<'_>, _readable: bool, _writable: bool, _hup: bool) -> Step {
         loop {
             match self.sock.accept() {
                 Ok((stream, addr)) => {

@@ -759,12 +759,12 @@ impl IoObject for Session {
         self.drive(ctl)
     }
 
-    fn ready(&mut self, ctl: &mut Ctl<'_>, readable: bool, writable: bool) -> Step {
+    fn ready(&mut self, ctl: &mut Ctl<'_>, readable: bool, writable: bool, hup: bool) -> Step {
         match &mut self.phase {
             Phase::Connecting(_) => self.connect_done(ctl),
             Phase::Socks(..) => self.socks_progress(ctl),
             Phase::Engine(e) => {
-                e.ready(readable, writable);
+                e.ready(readable, writable, hup);
                 self.drive(ctl)
             }
             _ => Step::Continue,

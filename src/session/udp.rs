@@ -55,7 +55,7 @@ impl IoObject for UdpSession {
         self.drive()
     }
 
-    fn ready(&mut self, _ctl: &mut Ctl<'_>, readable: bool, writable: bool) -> Step {
+    fn ready(&mut self, _ctl: &mut Ctl<'_>, readable: bool, writable: bool, _hup: bool) -> Step {
         self.engine.ready(readable, writable);
         self.drive()
     }
