@@ -326,6 +326,30 @@ impl Msg {
         unsafe { std::slice::from_raw_parts(e.data, e.len) }
     }
 
+    /// Drops the first `n` bytes of the body (all of it if shorter). A large or constant
+    /// body is re-pointed, not copied; its allocation is freed whole as before.
+    pub(crate) fn trim_front(&mut self, n: usize) {
+        let n = n.min(self.len());
+        if n == 0 {
+            return;
+        }
+        match self.kind {
+            KIND_INLINE => {
+                let len = self.inline_len as usize;
+                // SAFETY: every bit pattern is a valid byte array; n <= len <= INLINE_CAP.
+                unsafe { self.body.inline.copy_within(n..len, 0) };
+                self.inline_len -= n as u8;
+            }
+            KIND_LARGE | KIND_CONST => {
+                let e = self.ext();
+                // SAFETY: n <= len, so data + n stays within (or one past) the body; the
+                // content pointer, which frees the allocation, is unchanged.
+                self.body.ext = Ext { data: unsafe { e.data.add(n) }, len: e.len - n, ..e };
+            }
+            _ => {}
+        }
+    }
+
     /// The body, writable. A body shared with a clone, or constant data, is first copied,
     /// so no other holder sees the change (`zmq_msg_data` in C writes in place instead, as
     /// libzmq lets it). Aborts like `Vec` if that copy cannot be allocated.
@@ -930,6 +954,44 @@ mod tests {
     type CMsg = [u64; 8];
     use std::sync::atomic::AtomicUsize;
     use std::sync::Mutex;
+
+    #[test]
+    fn filling_receives_into_uninitialised_memory() {
+        use std::io::Write;
+        let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let body: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let sender = {
+            let body = body.clone();
+            std::thread::spawn(move || a.write_all(&body).unwrap())
+        };
+        let mut f = Filling::new(body.len()).unwrap();
+        let sock = socket2::SockRef::from(&b);
+        while f.remaining() > 0 {
+            let n = f.recv(&sock).unwrap();
+            assert!(n > 0);
+            f.advance(n);
+        }
+        sender.join().unwrap();
+        assert_eq!(f.into_msg().data(), &body[..]);
+    }
+
+    #[test]
+    fn trim_front_drops_leading_bytes() {
+        let body: Vec<u8> = (0..200u8).collect();
+        for len in [0usize, 1, 10, 40, 41, 200] {
+            for n in [0usize, 1, 5, 40, 300] {
+                let mut m = Msg::from_slice(&body[..len]);
+                let shared = m.clone();
+                m.trim_front(n);
+                assert_eq!(m.data(), &body[n.min(len)..len]);
+                // A clone sharing the body keeps all of it.
+                assert_eq!(shared.data(), &body[..len]);
+                let mut v = Msg::from_vec(body[..len].to_vec());
+                v.trim_front(n);
+                assert_eq!(v.data(), &body[n.min(len)..len]);
+            }
+        }
+    }
 
     #[test]
     fn filling_copies_and_lends_then_gives_the_whole_body() {

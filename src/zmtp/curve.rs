@@ -19,6 +19,7 @@ use super::mechanism::{error_command, Local, Peer};
 use super::zap::{self, zap_error_body, ZapReply, ZapRequest};
 use super::{MonitorEvent, ZmtpError};
 use crate::consts::*;
+use crate::msg::Msg;
 use crypto_secretbox::aead::generic_array::GenericArray;
 use crypto_secretbox::aead::{AeadInPlace, KeyInit};
 use crypto_secretbox::XSalsa20Poly1305;
@@ -237,7 +238,7 @@ impl Channel {
 
     /// Opens a MESSAGE command body: (flags, body). A nonce not above the last one is
     /// INVALID_SEQUENCE (replayed or reordered); it is only recorded once the box opens.
-    pub(crate) fn decode(&mut self, cmd: &[u8]) -> Result<(u8, Vec<u8>), ZmtpError> {
+    pub(crate) fn decode(&mut self, cmd: &[u8]) -> Result<(u8, Msg), ZmtpError> {
         check_command_structure(cmd)?;
         if !cmd.starts_with(b"\x07MESSAGE") {
             return Err(unexpected("expected MESSAGE"));
@@ -257,20 +258,22 @@ impl Channel {
         }
         let nonce = nonce(self.recv_prefix, &cmd[8..16]);
         let mac = &cmd[MESSAGE_HEADER..MESSAGE_HEADER + MAC_LEN];
-        // Opened in place in the buffer handed back: one copy of the body, no more.
-        let mut plain = cmd[MESSAGE_HEADER + MAC_LEN..].to_vec();
+        // Opened in place in the message handed back (flags octet first, then cut off):
+        // one allocation and one copy of the body, no more.
+        let mut plain = Msg::try_from_slice(&cmd[MESSAGE_HEADER + MAC_LEN..])
+            .map_err(|_| ZmtpError::proto("out of memory"))?;
         let ok = self.key.0.decrypt_in_place_detached(
             GenericArray::from_slice(&nonce),
             b"",
-            &mut plain,
+            plain.data_mut(),
             GenericArray::from_slice(mac),
         );
         if ok.is_err() {
             return Err(crypto("MESSAGE does not authenticate"));
         }
         self.peer_nonce = n;
-        let flags = plain[0] & (INNER_MORE | INNER_COMMAND);
-        plain.remove(0);
+        let flags = plain.data()[0] & (INNER_MORE | INNER_COMMAND);
+        plain.trim_front(1);
         Ok((flags, plain))
     }
 }

@@ -299,11 +299,16 @@ impl Mechanism {
     /// Opens one frame of the message phase: (flags, body). NULL and PLAIN: the body
     /// unchanged, flags 0 (they come from the frame header). CURVE: the MESSAGE is checked
     /// (structure, strictly increasing nonce, MAC) and unboxed.
-    pub(crate) fn decode_frame(&mut self, frame_body: &[u8]) -> Result<(u8, Vec<u8>), ZmtpError> {
+    pub(crate) fn decode_frame_msg(&mut self, frame_body: &[u8]) -> Result<(u8, Msg), ZmtpError> {
         match self.channel()? {
             Some(ch) => ch.decode(frame_body),
-            None => Ok((0, frame_body.to_vec())),
+            None => Ok((0, Msg::from_slice(frame_body))),
         }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn decode_frame(&mut self, frame_body: &[u8]) -> Result<(u8, Vec<u8>), ZmtpError> {
+        self.decode_frame_msg(frame_body).map(|(f, m)| (f, m.data().to_vec()))
     }
 
     /// After the handshake, every frame read passes through here: CURVE opens its MESSAGE
@@ -313,17 +318,16 @@ impl Mechanism {
         if !self.boxes_messages() {
             return Ok(f);
         }
-        let (flags, body) = match &f {
-            Frame::Message(m) => self.decode_frame(m.data())?,
+        let (flags, mut m) = match &f {
+            Frame::Message(m) => self.decode_frame_msg(m.data())?,
             // libzmq sends MESSAGE as a plain frame; a command frame is checked the same way.
-            Frame::Command(c) => self.decode_frame(&c.to_body())?,
+            Frame::Command(c) => self.decode_frame_msg(&c.to_body())?,
         };
         if flags & INNER_COMMAND != 0 {
-            return Command::parse(&body)
+            return Command::parse(m.data())
                 .map(Frame::Command)
                 .ok_or_else(|| ZmtpError::proto("malformed boxed command"));
         }
-        let mut m = Msg::from_vec(body);
         m.set_more(flags & INNER_MORE != 0);
         Ok(Frame::Message(m))
     }

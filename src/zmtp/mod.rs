@@ -245,7 +245,7 @@ pub mod fuzzing {
                 }
                 while m.next_command(&local).is_some() {}
                 if m.is_ready() {
-                    let _ = m.decode_frame(b);
+                    let _ = m.decode_frame_msg(b);
                 }
             }
         };
@@ -298,7 +298,7 @@ pub mod fuzzing {
                 let (tx, rx) = if sel & 0x10 != 0 { (&mut s, &mut c) } else { (&mut c, &mut s) };
                 let mut wire = Vec::new();
                 for (i, b) in bodies.iter().enumerate().skip(1) {
-                    let _ = rx.decode_frame(b);
+                    let _ = rx.decode_frame_msg(b);
                     wire.clear();
                     if tx.encode_frame(i as u8, b, &mut wire).is_err() {
                         return;
@@ -307,7 +307,7 @@ pub mod fuzzing {
                     if let Some(x) = wire.get_mut(at) {
                         *x ^= (i as u8) & 0x0f;
                     }
-                    let _ = rx.decode_frame(&wire);
+                    let _ = rx.decode_frame_msg(&wire);
                 }
             }
         }
