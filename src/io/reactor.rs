@@ -155,16 +155,22 @@ impl Reactor {
                 self.command(cmd);
             }
             self.fire_timers();
-            std::mem::swap(&mut resume, &mut self.yielded);
-            for (slot, gen) in resume.drain(..) {
-                if self.objects.get(slot).is_some_and(|e| e.gen == gen) {
-                    self.with_object(slot, |obj, ctl| obj.resume(ctl));
-                }
-            }
+            self.resume_yielded(&mut resume);
         }
         // The context is gone: whatever is left dies with the thread.
         for slot in 0..self.objects.len() {
             self.remove(slot);
+        }
+    }
+
+    /// Gives the objects that yielded their next turn (`scratch`: a reused list).
+    fn resume_yielded(&mut self, scratch: &mut Vec<(usize, u64)>) {
+        std::mem::swap(scratch, &mut self.yielded);
+        for (slot, gen) in scratch.drain(..) {
+            // Not if the object went in the meantime (its slot may hold another by now).
+            if self.objects.get(slot).is_some_and(|e| e.gen == gen) {
+                self.with_object(slot, |obj, ctl| obj.resume(ctl));
+            }
         }
     }
 
@@ -400,6 +406,70 @@ mod tests {
         fn aborted(&mut self) {
             let _ = self.events.send("aborted");
         }
+    }
+
+    /// Yields `turns` times (from register, then from each resume), then settles.
+    struct Yielder {
+        turns: usize,
+        events: mpsc::Sender<&'static str>,
+    }
+
+    impl Yielder {
+        fn step(&mut self, what: &'static str) -> Step {
+            let _ = self.events.send(what);
+            if self.turns == 0 {
+                return Step::Continue;
+            }
+            self.turns -= 1;
+            Step::Yield
+        }
+    }
+
+    impl IoObject for Yielder {
+        fn register(&mut self, _: &mut Ctl<'_>) -> Step {
+            self.step("register")
+        }
+        fn resume(&mut self, _: &mut Ctl<'_>) -> Step {
+            self.step("resume")
+        }
+        fn ready(&mut self, _: &mut Ctl<'_>, _: bool, _: bool, _: bool) -> Step {
+            Step::Continue
+        }
+        fn close(&mut self, _: &mut Ctl<'_>, _: i32) -> Step {
+            Step::Close
+        }
+        fn socket_id(&self) -> u64 {
+            3
+        }
+        fn has_endpoint(&self, _: &str) -> bool {
+            true
+        }
+        fn deregister(&mut self, _: &Registry) {}
+    }
+
+    /// An object that yields is resumed once per turn until it stops yielding; one that
+    /// closed in between is not resumed (nor is whatever took its slot).
+    #[test]
+    fn a_yielding_object_is_resumed_each_turn() {
+        let mut r = reactor();
+        let (tx, rx) = mpsc::channel();
+        let mut scratch = Vec::new();
+        r.command(Command::Adopt(Box::new(Yielder { turns: 2, events: tx.clone() })));
+        assert_eq!(drain(&rx), ["register"]);
+        r.resume_yielded(&mut scratch);
+        assert_eq!(drain(&rx), ["resume"]);
+        r.resume_yielded(&mut scratch);
+        assert_eq!(drain(&rx), ["resume"]);
+        r.resume_yielded(&mut scratch);
+        assert!(drain(&rx).is_empty());
+        assert!(r.yielded.is_empty());
+        // Yielded, then closed before its turn: the slot's next tenant is not resumed.
+        r.command(Command::Adopt(Box::new(Yielder { turns: 5, events: tx.clone() })));
+        r.command(Command::CloseSocket { socket_id: 3, linger: 0 });
+        r.command(Command::Adopt(Box::new(Yielder { turns: 0, events: tx.clone() })));
+        assert_eq!(drain(&rx), ["register", "register"]);
+        r.resume_yielded(&mut scratch);
+        assert!(drain(&rx).is_empty());
     }
 
     fn reactor() -> Reactor {
