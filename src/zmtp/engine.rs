@@ -82,10 +82,18 @@ impl Engine {
         self.decoder.filled(n);
         self.heartbeat.start(now);
         let Engine { decoder, encoder, heartbeat, mechanism, groups } = self;
+        // Messages that need no unboxing and carry no group go straight to the caller.
+        let plain = matches!(groups, Groups::None)
+            && !mechanism.as_ref().is_some_and(|m| m.boxes_messages());
         let mut failed = None;
         decoder.decode(&mut |f| {
             if failed.is_some() {
                 return Ok(()); // the connection is over; drop the rest
+            }
+            if plain && matches!(f, Frame::Message(_)) {
+                heartbeat.received();
+                frames.push(f);
+                return Ok(());
             }
             let f = match mechanism {
                 Some(m) => match m.unwrap_frame(f) {
