@@ -46,8 +46,6 @@ pub(crate) struct StreamEngine {
     write_ready: bool,
     /// The peer has closed its end: read until EOF, even after a short read.
     hup: bool,
-    /// Scratch for the frames one read decodes into (reused: no allocation per read).
-    frames: Vec<zmtp::Frame>,
     /// The last part taken from the pipe had MORE set.
     out_more: bool,
     /// ZMQ_OUT_BATCH_SIZE: bytes encoded before a write.
@@ -72,7 +70,6 @@ impl StreamEngine {
             read_ready: true,
             write_ready: true,
             hup: false,
-            frames: Vec::new(),
             out_more: false,
             out_batch: out_batch.max(1),
             pending_error: None,
@@ -309,10 +306,10 @@ impl StreamEngine {
         let mut progress = false;
         if std::mem::take(&mut self.decode_first) {
             if let State::Zmtp(engine) = &mut self.state {
-                let mut frames = std::mem::take(&mut self.frames);
-                let decoded = engine.filled(0, Instant::now(), &mut frames);
-                let failure = take_frames(&mut frames, inb).or(decoded.err());
-                self.frames = frames;
+                let mut failure = None;
+                let decoded = engine
+                    .filled_into(0, Instant::now(), &mut |f| take_frame(f, inb, &mut failure));
+                let failure = failure.or(decoded.err());
                 if let Some(e) = failure {
                     return Err(Failure::Protocol(e));
                 }
@@ -333,10 +330,10 @@ impl StreamEngine {
                     if n < asked && !self.hup {
                         self.read_ready = false; // the queue is empty (see `ready`)
                     }
-                    let mut frames = std::mem::take(&mut self.frames);
-                    let decoded = engine.filled(n, Instant::now(), &mut frames);
-                    let failure = take_frames(&mut frames, inb).or(decoded.err());
-                    self.frames = frames;
+                    let mut failure = None;
+                    let decoded = engine
+                        .filled_into(n, Instant::now(), &mut |f| take_frame(f, inb, &mut failure));
+                    let failure = failure.or(decoded.err());
                     inb.flush();
                     if let Some(e) = failure {
                         // Everything decoded before the error reaches the socket first.
@@ -470,23 +467,20 @@ impl StreamEngine {
     }
 }
 
-/// Hands one read's frames to the pipe side; an ERROR command from the peer ends the
-/// connection (what came before it is kept). PING/PONG were answered by the codec; other
-/// commands are ignored, as libzmq does.
-fn take_frames(frames: &mut Vec<zmtp::Frame>, inb: &mut Inbound) -> Option<zmtp::ZmtpError> {
-    let mut failure = None;
-    for f in frames.drain(..) {
-        match f {
-            zmtp::Frame::Message(m) => {
-                inb.push(m);
-            }
-            zmtp::Frame::Command(zmtp::Command::Error(_)) => {
-                failure = Some(zmtp::ZmtpError::proto("ERROR"));
-                break;
-            }
-            zmtp::Frame::Command(_) => {}
-        }
+/// Hands one decoded frame to the pipe side; an ERROR command from the peer ends the
+/// connection (what came before it is kept, what follows is dropped). PING/PONG were
+/// answered by the codec; other commands are ignored, as libzmq does.
+fn take_frame(f: zmtp::Frame, inb: &mut Inbound, failure: &mut Option<zmtp::ZmtpError>) {
+    if failure.is_some() {
+        return;
     }
-    frames.clear();
-    failure
+    match f {
+        zmtp::Frame::Message(m) => {
+            inb.push(m);
+        }
+        zmtp::Frame::Command(zmtp::Command::Error(_)) => {
+            *failure = Some(zmtp::ZmtpError::proto("ERROR"));
+        }
+        zmtp::Frame::Command(_) => {}
+    }
 }

@@ -73,11 +73,22 @@ impl Engine {
 
     /// `n` bytes were read at `now`: decodes everything buffered into `frames` (messages,
     /// and commands other than PING/PONG, which are handled here).
+    #[cfg(test)]
     pub(crate) fn filled(
         &mut self,
         n: usize,
         now: Instant,
         frames: &mut Vec<Frame>,
+    ) -> Result<(), ZmtpError> {
+        self.filled_into(n, now, &mut |f| frames.push(f))
+    }
+
+    /// `filled`, handing each frame to `sink` as it is decoded.
+    pub(crate) fn filled_into<F: FnMut(Frame)>(
+        &mut self,
+        n: usize,
+        now: Instant,
+        sink: &mut F,
     ) -> Result<(), ZmtpError> {
         self.decoder.filled(n);
         self.heartbeat.start(now);
@@ -92,7 +103,7 @@ impl Engine {
             }
             if plain && matches!(f, Frame::Message(_)) {
                 heartbeat.received();
-                frames.push(f);
+                sink(f);
                 return Ok(());
             }
             let f = match mechanism {
@@ -108,7 +119,7 @@ impl Engine {
             };
             if let Some(f) = on_frame(heartbeat, encoder, mechanism, f, now) {
                 match groups.inbound(f) {
-                    Ok(Some(f)) => frames.push(f),
+                    Ok(Some(f)) => sink(f),
                     Ok(None) => {}
                     Err(e) => failed = Some(e),
                 }
