@@ -10,7 +10,8 @@
  *                                                    curve-handshake |
  *                                                    fanout-N | raw-pingpong |
  *                                                    raw-stream | client-server |
- *                                                    radio-dish
+ *                                                    radio-dish | idle-conns |
+ *                                                    router-dealers | sub-topics
  *   bench --which                         which libzmq got loaded
  *
  * Success: one line on stdout, "key=value" fields after the configuration:
@@ -24,6 +25,11 @@
  * SIZE bytes and closing (tcp and ipc only: inproc has no mechanism).
  * client-server and radio-dish are throughput with the draft thread-safe
  * sockets (see run_draft_throughput).
+ * Scale (tcp only; SIZE is the number of connections, DEALERs or topics):
+ *   tcp idle-conns 10000 conns=... elapsed_s=... conn_per_s=... rss_kb=...
+ *       kb_per_conn=... lib=4.3.4          (see run_idle_conns)
+ *   router-dealers: the throughput line (see run_router_dealers)
+ *   sub-topics: msg_per_s plus setup_s and subs_per_s (see run_sub_topics)
  * fanout-N: one PUB to N SUB threads (see run_fanout); raw-*: the same
  * exchanges on plain sockets, no libzmq, as references (see run_raw_pingpong).
  * Throughput and fanout lines carry cpu_s_per_M, the process's CPU seconds
@@ -60,10 +66,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -94,6 +103,7 @@
 #pragma weak zmq_version
 #pragma weak zmq_join
 #pragma weak zmq_msg_set_group
+#pragma weak zmq_ctx_set
 
 #define IO_TIMEOUT_MS 10000   /* per recv/send: no progress for this long fails */
 #define WATCHDOG_S 120        /* whole run, default; BENCH_WATCHDOG_S overrides */
@@ -105,6 +115,7 @@ static void usage(void);
 
 static char ipc_path[108];    /* non-empty while an ipc endpoint may exist */
 static char cfg_label[64];    /* "tcp throughput 64", for messages */
+static volatile pid_t child_pid; /* idle-conns: the client process, killed on failure */
 
 /* ---------------------------------------------------------------- errors */
 
@@ -119,6 +130,8 @@ static void cleanup_ipc(void)
 static void fail(int code, const char *what, const char *reason)
 {
     cleanup_ipc();
+    if (child_pid > 0)
+        kill(child_pid, SIGKILL);
     fflush(stdout);
     printf("ERROR %s: %s\n", what, reason);
     fprintf(stderr, "bench: %s: %s: %s\n", cfg_label[0] ? cfg_label : "setup",
@@ -157,6 +170,8 @@ static void on_alarm(int sig)
     (void)sig;
     if (ipc_path[0])
         unlink(ipc_path);
+    if (child_pid > 0)
+        kill(child_pid, SIGKILL);
     if (write(STDOUT_FILENO, alarm_out, strlen(alarm_out)) < 0) { /* ignore */ }
     if (write(STDERR_FILENO, alarm_err, strlen(alarm_err)) < 0) { /* ignore */ }
     _exit(EXIT_TIMEOUT);
@@ -300,7 +315,7 @@ static void bind_endpoint(void *s, const char *transport, const char *test,
 static void connect_endpoint(void *s, const char *endpoint)
 {
     if (zmq_connect(s, endpoint) != 0) {
-        char what[200];
+        char what[300];
         snprintf(what, sizeof what, "zmq_connect(%s)", endpoint);
         fail_call(what);
     }
@@ -1163,6 +1178,573 @@ static void run_curve_handshake(const char *transport, size_t size, long count)
            cfg_label, count, elapsed, (double)count / elapsed, ver);
 }
 
+/* ----------------------------------------------------------------- scale */
+
+/* Lifts the soft descriptor limit to the hard one (10,000 connections need
+ * more than the usual 1024). */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        fail(EXIT_API, "getrlimit(RLIMIT_NOFILE)", strerror(errno));
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        fail(EXIT_API, "setrlimit(RLIMIT_NOFILE)", strerror(errno));
+}
+
+/* Resident set of this process in KB (/proc/self/statm). */
+static double rss_kb(void)
+{
+    long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f || fscanf(f, "%ld %ld", &size, &resident) != 2)
+        fail(EXIT_API, "/proc/self/statm", "unreadable");
+    fclose(f);
+    return (double)resident * (double)sysconf(_SC_PAGESIZE) / 1024.0;
+}
+
+/* A ZMTP 3.0 peer that needs no library: the NULL greeting (RFC 23: signature,
+ * version 3.0, mechanism "NULL", as-server 0, filler) and READY with
+ * Socket-Type=DEALER, written in one go; then, once the ROUTER's READY has
+ * come (libzmq fails the handshake on a message that arrives before it has
+ * sent its own READY), one 1-byte message 'x' (zmtp_msg). */
+static const unsigned char zmtp_hello[] = {
+    0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f,               /* signature */
+    3, 0,                                             /* version 3.0 */
+    'N', 'U', 'L', 'L', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* mechanism (20) */
+    0, 0, 0, 0, 0, 0,
+    0,                                                /* as-server */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* filler (31) */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0x04, 28, 5, 'R', 'E', 'A', 'D', 'Y',             /* READY command */
+    11, 'S', 'o', 'c', 'k', 'e', 't', '-', 'T', 'y', 'p', 'e',
+    0, 0, 0, 6, 'D', 'E', 'A', 'L', 'E', 'R',
+};
+static const unsigned char zmtp_msg[] = {0x00, 1, 'x'};
+
+/* Connections the client keeps between connect() and the server's READY: at
+ * most the listen backlog the ROUTER gets, so no SYN ever meets a full accept
+ * queue (which would cost a 1 s retransmission). */
+#define IDLE_WINDOW 256
+#define IDLE_BACKLOG 1024
+
+struct idle_conn {
+    int fd;
+    int got;            /* bytes of the server's greeting + READY read so far */
+    int need;           /* their length, once the READY's size byte has come */
+    int sent;
+};
+
+static void child_fail(const char *what, int e)
+{
+    char buf[200];
+    int n = snprintf(buf, sizeof buf, "bench: idle-conns client: %s: %s\n", what,
+                     e ? strerror(e) : "failed");
+    if (write(STDERR_FILENO, buf, (size_t)n) < 0) { /* ignore */ }
+    _exit(EXIT_API);
+}
+
+/* The forked client: reads the port from `cmd`, opens `n` connections (at most
+ * IDLE_WINDOW still handshaking at a time), each sending zmtp_hello, reading
+ * the ROUTER's greeting + READY and sending zmtp_msg; then keeps them open, idle, until `cmd` is
+ * readable again (or closed), and resets them all (SO_LINGER 0: no TIME_WAIT). */
+static void idle_client(int cmd, struct idle_conn *c, int n)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1)
+        _exit(EXIT_API);
+    uint16_t port;
+    if (read(cmd, &port, sizeof port) != sizeof port)
+        _exit(0); /* the parent gave up before starting */
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons(port);
+    int ep = epoll_create1(0);
+    if (ep < 0)
+        child_fail("epoll_create1", errno);
+    int started = 0, inflight = 0, done = 0;
+    while (done < n) {
+        while (started < n && inflight < IDLE_WINDOW) {
+            int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+            if (fd < 0)
+                child_fail("socket", errno);
+            if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 && errno != EINPROGRESS)
+                child_fail("connect", errno);
+            c[started] = (struct idle_conn){fd, 0, 0, 0};
+            struct epoll_event ev = {.events = EPOLLOUT | EPOLLIN, .data.u32 = (uint32_t)started};
+            if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+                child_fail("epoll_ctl", errno);
+            started++;
+            inflight++;
+        }
+        struct epoll_event evs[256];
+        int k = epoll_wait(ep, evs, 256, IO_TIMEOUT_MS);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            child_fail(k == 0 ? "no progress in 10 s" : "epoll_wait", k == 0 ? 0 : errno);
+        for (int i = 0; i < k; i++) {
+            struct idle_conn *x = &c[evs[i].data.u32];
+            if (evs[i].events & (EPOLLERR | EPOLLHUP))
+                child_fail("connection failed or closed by the ROUTER", 0);
+            if (!x->sent && (evs[i].events & EPOLLOUT)) {
+                if (write(x->fd, zmtp_hello, sizeof zmtp_hello) != (ssize_t)sizeof zmtp_hello)
+                    child_fail("write", errno);
+                x->sent = 1;
+                struct epoll_event ev = {.events = EPOLLIN, .data.u32 = evs[i].data.u32};
+                if (epoll_ctl(ep, EPOLL_CTL_MOD, x->fd, &ev) != 0)
+                    child_fail("epoll_ctl", errno);
+            }
+            if (!(evs[i].events & EPOLLIN))
+                continue;
+            unsigned char buf[256];
+            ssize_t r;
+            while ((r = read(x->fd, buf, sizeof buf)) > 0) {
+                /* byte 65 is the short READY's size (flags 0x04 at 64) */
+                if (x->got <= 65 && x->got + r > 65)
+                    x->need = 66 + buf[65 - x->got];
+                x->got += (int)r;
+            }
+            if (r == 0)
+                child_fail("the ROUTER closed a connection", 0);
+            if (errno != EAGAIN)
+                child_fail("read", errno);
+            if (x->need && x->got >= x->need) {
+                if (write(x->fd, zmtp_msg, sizeof zmtp_msg) != (ssize_t)sizeof zmtp_msg)
+                    child_fail("write", errno);
+                epoll_ctl(ep, EPOLL_CTL_DEL, x->fd, NULL);
+                inflight--;
+                done++;
+            }
+        }
+    }
+    close(ep);
+    char b;
+    while (read(cmd, &b, 1) < 0 && errno == EINTR) {
+    }
+    struct linger lg = {1, 0};
+    for (int i = 0; i < n; i++) {
+        setsockopt(c[i].fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(c[i].fd);
+    }
+    _exit(0);
+}
+
+/* idle-conns: `conns` raw ZMTP clients (a forked process: only the ROUTER's
+ * side is in this one) connect to one ROUTER and each send one message; the
+ * figures are the connections/s from telling the client to start until the
+ * ROUTER has received every message, and the growth of this process's RSS
+ * over that span per connection. */
+static void run_idle_conns(const char *transport, int conns)
+{
+    if (strcmp(transport, "tcp") != 0)
+        usage();
+    raise_nofile();
+    struct idle_conn *c = calloc((size_t)conns, sizeof *c);
+    if (!c)
+        fail(EXIT_API, "calloc", "out of memory");
+    int cmd[2];
+    if (pipe(cmd) != 0)
+        fail(EXIT_API, "pipe", strerror(errno));
+    fflush(NULL);
+    /* Forked before any libzmq call, so the child is single-threaded. */
+    pid_t pid = fork();
+    if (pid < 0)
+        fail(EXIT_API, "fork", strerror(errno));
+    if (pid == 0) {
+        close(cmd[1]);
+        idle_client(cmd[0], c, conns);
+    }
+    child_pid = pid;
+    close(cmd[0]);
+    free(c);
+
+    void *ctx = zmq_ctx_new();
+    if (!ctx)
+        fail_call("zmq_ctx_new");
+    void *router = open_socket(ctx, ZMQ_ROUTER, "ZMQ_ROUTER", 0);
+    set_int(router, ZMQ_BACKLOG, IDLE_BACKLOG, "ZMQ_BACKLOG");
+    char endpoint[256];
+    bind_endpoint(router, transport, "idle", endpoint, sizeof endpoint);
+    const char *colon = strrchr(endpoint, ':');
+    uint16_t port = (uint16_t)(colon ? atoi(colon + 1) : 0);
+    if (port == 0)
+        fail(EXIT_API, "ZMQ_LAST_ENDPOINT", "no port");
+
+    zmq_msg_t id, body;
+    if (zmq_msg_init(&id) != 0 || zmq_msg_init(&body) != 0)
+        fail_call("zmq_msg_init");
+    double rss0 = rss_kb();
+    double start = now_s();
+    if (write(cmd[1], &port, sizeof port) != sizeof port)
+        fail(EXIT_API, "write(pipe)", strerror(errno));
+    for (int i = 0; i < conns; i++) {
+        if (zmq_msg_recv(&id, router, 0) < 0 || zmq_msg_recv(&body, router, 0) < 0) {
+            char what[96];
+            snprintf(what, sizeof what, "zmq_msg_recv (ROUTER, after %d of %d connections)",
+                     i, conns);
+            fail_call(what);
+        }
+        if (zmq_msg_size(&body) != 1 || *(char *)zmq_msg_data(&body) != 'x')
+            fail(EXIT_API, "zmq_msg_recv (ROUTER)", "unexpected message");
+    }
+    double elapsed = now_s() - start;
+    double rss1 = rss_kb();
+    zmq_msg_close(&id);
+    zmq_msg_close(&body);
+
+    /* The client resets its connections and exits; the watchdog bounds it. */
+    close(cmd[1]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR)
+            fail(EXIT_API, "waitpid", strerror(errno));
+    }
+    child_pid = 0;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail(EXIT_API, "idle-conns client", "failed (see stderr)");
+    close_socket(router);
+    if (zmq_ctx_term(ctx) != 0)
+        fail_call("zmq_ctx_term");
+
+    if (elapsed <= 0)
+        elapsed = 1e-9;
+    char ver[32];
+    lib_version(ver, sizeof ver);
+    printf("%s conns=%d elapsed_s=%.4f conn_per_s=%.0f rss_kb=%.0f kb_per_conn=%.2f lib=%s\n",
+           cfg_label, conns, elapsed, (double)conns / elapsed, rss1 - rss0,
+           (rss1 - rss0) / conns, ver);
+}
+
+/* router-dealers: one ROUTER fed by `dealers` DEALERs, which RD_THREADS
+ * threads share (each owns every RD_THREADS-th one and sends to its own in
+ * turn, blocking on one whose pipe is full). Each DEALER first sends a 1-byte
+ * probe; once the ROUTER has all of them, count messages of size bytes follow
+ * (count / dealers per DEALER), timed at the ROUTER from its first data
+ * message to the last. */
+#define RD_THREADS 2
+
+struct rd {
+    void *ctx;
+    char endpoint[256];
+    int dealers;
+    long per_dealer;
+    size_t size;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int go, done;
+};
+
+struct rd_sender {
+    struct rd *rd;
+    int index;
+};
+
+static void rd_wait(struct rd *rd, int *flag)
+{
+    pthread_mutex_lock(&rd->lock);
+    while (!*flag)
+        pthread_cond_wait(&rd->cond, &rd->lock);
+    pthread_mutex_unlock(&rd->lock);
+}
+
+static void rd_set(struct rd *rd, int *flag)
+{
+    pthread_mutex_lock(&rd->lock);
+    *flag = 1;
+    pthread_cond_broadcast(&rd->cond);
+    pthread_mutex_unlock(&rd->lock);
+}
+
+static void rd_send(void *s, size_t size, char c)
+{
+    zmq_msg_t msg;
+    if (zmq_msg_init_size(&msg, size) != 0)
+        fail_call("zmq_msg_init_size");
+    memset(zmq_msg_data(&msg), c, size < 8 ? size : 8);
+    if (zmq_msg_send(&msg, s, 0) < 0)
+        fail_call("zmq_msg_send (DEALER)");
+}
+
+static void *rd_sender_thread(void *arg)
+{
+    struct rd_sender *me = arg;
+    struct rd *rd = me->rd;
+    int mine = 0;
+    void **s = calloc((size_t)rd->dealers / RD_THREADS + 1, sizeof *s);
+    if (!s)
+        fail(EXIT_API, "calloc", "out of memory");
+    for (int i = me->index; i < rd->dealers; i += RD_THREADS) {
+        s[mine] = open_socket(rd->ctx, ZMQ_DEALER, "ZMQ_DEALER", 0);
+        connect_endpoint(s[mine], rd->endpoint);
+        rd_send(s[mine], 1, 'P');
+        mine++;
+    }
+    rd_wait(rd, &rd->go);
+    for (long r = 0; r < rd->per_dealer; r++)
+        for (int i = 0; i < mine; i++)
+            rd_send(s[i], rd->size, 'x');
+    rd_wait(rd, &rd->done);
+    for (int i = 0; i < mine; i++)
+        close_socket(s[i]);
+    free(s);
+    return NULL;
+}
+
+static void run_router_dealers(const char *transport, int dealers, long count)
+{
+    if (dealers < RD_THREADS)
+        usage();
+    NEED(zmq_ctx_set);
+    raise_nofile();
+    static struct rd rd;
+    memset(&rd, 0, sizeof rd);
+    pthread_mutex_init(&rd.lock, NULL);
+    pthread_cond_init(&rd.cond, NULL);
+    rd.dealers = dealers;
+    rd.per_dealer = count / dealers > 0 ? count / dealers : 1;
+    rd.size = 64;
+    long total = rd.per_dealer * dealers;
+    rd.ctx = zmq_ctx_new();
+    if (!rd.ctx)
+        fail_call("zmq_ctx_new");
+    /* the default (1023) is just short of 1000 DEALERs + a ROUTER + slack */
+    if (zmq_ctx_set(rd.ctx, ZMQ_MAX_SOCKETS, dealers + 64) != 0)
+        fail_call("zmq_ctx_set(ZMQ_MAX_SOCKETS)");
+    void *router = open_socket(rd.ctx, ZMQ_ROUTER, "ZMQ_ROUTER", 0);
+    bind_endpoint(router, transport, "rd", rd.endpoint, sizeof rd.endpoint);
+
+    pthread_t threads[RD_THREADS];
+    struct rd_sender args[RD_THREADS];
+    for (int i = 0; i < RD_THREADS; i++) {
+        args[i] = (struct rd_sender){&rd, i};
+        int rc = pthread_create(&threads[i], NULL, rd_sender_thread, &args[i]);
+        if (rc != 0)
+            fail(EXIT_API, "pthread_create", strerror(rc));
+    }
+    zmq_msg_t id, body;
+    if (zmq_msg_init(&id) != 0 || zmq_msg_init(&body) != 0)
+        fail_call("zmq_msg_init");
+    for (int i = 0; i < dealers; i++) {
+        if (zmq_msg_recv(&id, router, 0) < 0 || zmq_msg_recv(&body, router, 0) < 0)
+            fail_call("zmq_msg_recv (ROUTER probe)");
+        if (zmq_msg_size(&body) != 1)
+            fail(EXIT_API, "zmq_msg_recv (ROUTER)", "data before every probe");
+    }
+    /* CPU of the data phase only: setting up 1000 connections is not a
+     * per-message cost. */
+    double cpu0 = cpu_s();
+    rd_set(&rd, &rd.go);
+    double start = 0;
+    for (long i = 0; i < total; i++) {
+        if (zmq_msg_recv(&id, router, 0) < 0 || zmq_msg_recv(&body, router, 0) < 0) {
+            char what[96];
+            snprintf(what, sizeof what, "zmq_msg_recv (ROUTER, after %ld of %ld)", i, total);
+            fail_call(what);
+        }
+        if (zmq_msg_size(&body) != rd.size)
+            fail(EXIT_API, "zmq_msg_recv (ROUTER)", "message has the wrong size");
+        if (i == 0)
+            start = now_s();
+    }
+    double elapsed = now_s() - start;
+    double cpu = cpu_s() - cpu0;
+    zmq_msg_close(&id);
+    zmq_msg_close(&body);
+    rd_set(&rd, &rd.done);
+    for (int i = 0; i < RD_THREADS; i++)
+        pthread_join(threads[i], NULL);
+    close_socket(router);
+    if (zmq_ctx_term(rd.ctx) != 0)
+        fail_call("zmq_ctx_term");
+    print_throughput(rd.size, total, elapsed, cpu);
+}
+
+/* sub-topics: one PUB (XPUB_NODROP, as fanout) and one SUB in another thread,
+ * subscribed to `topics` distinct topics "topic-%05d". Setup: the SUB first
+ * proves the connection with a "sync" subscription, then subscribes to every
+ * topic; the PUB sends probes on the last topic, and setup ends when the SUB
+ * gets one (subscriptions travel in order, so the PUB then filters with them
+ * all). Then count messages of 64 bytes whose topics cycle through the
+ * subscribed ones, every 4th on a topic nobody subscribed to ("other-%05d");
+ * msg/s delivered at the SUB, from its first data message to the last. The
+ * 12th byte tells data ('x'), probes ('P') and the end ('E') apart. */
+#define ST_SIZE 64
+
+struct st {
+    void *ctx;
+    char endpoint[256];
+    int topics;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int connected, subscribed, done;
+    long received;
+    double first, last, setup_s;
+};
+
+static int st_read(struct st *st, int *flag)
+{
+    pthread_mutex_lock(&st->lock);
+    int v = *flag;
+    pthread_mutex_unlock(&st->lock);
+    return v;
+}
+
+static void st_set(struct st *st, int *flag)
+{
+    pthread_mutex_lock(&st->lock);
+    *flag = 1;
+    pthread_mutex_unlock(&st->lock);
+}
+
+static void st_subscribe(void *s, const char *topic)
+{
+    if (zmq_setsockopt(s, ZMQ_SUBSCRIBE, topic, strlen(topic)) != 0)
+        fail_call("zmq_setsockopt(ZMQ_SUBSCRIBE)");
+}
+
+static void *st_sub_thread(void *arg)
+{
+    struct st *st = arg;
+    void *s = open_socket(st->ctx, ZMQ_SUB, "ZMQ_SUB", 0);
+    /* Subscriptions queue in the SUB's outbound pipe, and libzmq drops those
+     * that find it at its high-water mark (1000 by default). */
+    set_int(s, ZMQ_SNDHWM, 0, "ZMQ_SNDHWM");
+    st_subscribe(s, "sync");
+    connect_endpoint(s, st->endpoint);
+    zmq_msg_t msg;
+    if (zmq_msg_init(&msg) != 0)
+        fail_call("zmq_msg_init");
+    if (zmq_msg_recv(&msg, s, 0) < 0)
+        fail_call("zmq_msg_recv (SUB, sync)");
+    st_set(st, &st->connected);
+    double t0 = now_s();
+    char topic[24];
+    for (int i = 0; i < st->topics; i++) {
+        snprintf(topic, sizeof topic, "topic-%05d", i);
+        st_subscribe(s, topic);
+    }
+    long n = 0;
+    double first = 0, last = 0;
+    for (;;) {
+        int len = zmq_msg_recv(&msg, s, 0);
+        if (len < 0)
+            fail_call("zmq_msg_recv (SUB)");
+        const char *p = zmq_msg_data(&msg);
+        if (len < 12 || memcmp(p, "topic-", 6) != 0)
+            continue; /* a late "sync" */
+        if (p[11] == 'P') {
+            if (!st->setup_s) {
+                st->setup_s = now_s() - t0;
+                st_set(st, &st->subscribed);
+            }
+            continue;
+        }
+        if (p[11] == 'E')
+            break;
+        if (len != ST_SIZE)
+            fail(EXIT_API, "zmq_msg_recv (SUB)", "message has the wrong size");
+        last = now_s();
+        if (n++ == 0)
+            first = last;
+    }
+    zmq_msg_close(&msg);
+    st->received = n;
+    st->first = first;
+    st->last = last;
+    close_socket(s);
+    st_set(st, &st->done);
+    return NULL;
+}
+
+static void st_publish(void *pub, const char *prefix, int topic, char kind, size_t size)
+{
+    zmq_msg_t msg;
+    if (zmq_msg_init_size(&msg, size) != 0)
+        fail_call("zmq_msg_init_size");
+    char *p = zmq_msg_data(&msg);
+    memset(p, kind, size);
+    char head[24];
+    snprintf(head, sizeof head, "%s-%05d", prefix, topic);
+    memcpy(p, head, 11);
+    if (zmq_msg_send(&msg, pub, 0) < 0)
+        fail_call("zmq_msg_send (PUB)");
+}
+
+static void run_sub_topics(const char *transport, int topics, long count)
+{
+    if (topics < 1 || topics > 100000)
+        usage();
+    static struct st st;
+    memset(&st, 0, sizeof st);
+    pthread_mutex_init(&st.lock, NULL);
+    pthread_cond_init(&st.cond, NULL);
+    st.topics = topics;
+    st.ctx = zmq_ctx_new();
+    if (!st.ctx)
+        fail_call("zmq_ctx_new");
+    void *pub = open_socket(st.ctx, ZMQ_PUB, "ZMQ_PUB", 0);
+    set_int(pub, ZMQ_XPUB_NODROP, 1, "ZMQ_XPUB_NODROP");
+    bind_endpoint(pub, transport, "st", st.endpoint, sizeof st.endpoint);
+    pthread_t sub;
+    int rc = pthread_create(&sub, NULL, st_sub_thread, &st);
+    if (rc != 0)
+        fail(EXIT_API, "pthread_create", strerror(rc));
+    /* The waits below are bounded by the SUB's RCVTIMEO and the watchdog. */
+    while (!st_read(&st, &st.connected)) {
+        zmq_msg_t msg;
+        if (zmq_msg_init_size(&msg, 4) != 0)
+            fail_call("zmq_msg_init_size");
+        memcpy(zmq_msg_data(&msg), "sync", 4);
+        if (zmq_msg_send(&msg, pub, 0) < 0)
+            fail_call("zmq_msg_send (PUB sync)");
+        usleep(1000);
+    }
+    while (!st_read(&st, &st.subscribed)) {
+        st_publish(pub, "topic", topics - 1, 'P', 12);
+        usleep(100);
+    }
+    /* CPU of the data phase (setup has its own figure) */
+    double cpu0 = cpu_s();
+    long expected = 0;
+    for (long i = 0, t = 0; i < count; i++) {
+        if (i % 4 == 3) {
+            st_publish(pub, "other", (int)(i % topics), 'x', ST_SIZE);
+        } else {
+            st_publish(pub, "topic", (int)t, 'x', ST_SIZE);
+            t = t + 1 == topics ? 0 : t + 1;
+            expected++;
+        }
+    }
+    while (!st_read(&st, &st.done)) {
+        st_publish(pub, "topic", 0, 'E', 12);
+        usleep(1000);
+    }
+    pthread_join(sub, NULL);
+    double cpu = cpu_s() - cpu0;
+    close_socket(pub);
+    if (zmq_ctx_term(st.ctx) != 0)
+        fail_call("zmq_ctx_term");
+    if (st.received != expected) {
+        char why[96];
+        snprintf(why, sizeof why, "delivered %ld of %ld matching messages", st.received,
+                 expected);
+        fail(EXIT_API, "sub-topics", why);
+    }
+    double elapsed = st.last - st.first;
+    if (elapsed <= 0)
+        elapsed = 1e-9;
+    double setup = st.setup_s > 0 ? st.setup_s : 1e-9;
+    double mps = (double)(st.received - 1) / elapsed;
+    char ver[32];
+    lib_version(ver, sizeof ver);
+    printf("%s msgs=%ld delivered=%ld elapsed_s=%.4f msg_per_s=%.0f mb_per_s=%.2f "
+           "setup_s=%.4f subs_per_s=%.0f cpu_s_per_M=%.4f lib=%s\n",
+           cfg_label, count, st.received, elapsed, mps, mps * ST_SIZE / 1e6, setup,
+           (double)topics / setup, cpu * 1e6 / (double)count, ver);
+}
+
 /* ------------------------------------------------------------------- main */
 
 /* --which: the version the library reports and the file actually mapped. */
@@ -1193,6 +1775,10 @@ static long default_count(const char *transport, const char *test, size_t size)
     int inproc = strcmp(transport, "inproc") == 0;
     if (strcmp(test, "curve-handshake") == 0)
         return 300;
+    if (strcmp(test, "idle-conns") == 0)
+        return 1; /* SIZE is the number of connections */
+    if (strcmp(test, "router-dealers") == 0 || strcmp(test, "sub-topics") == 0)
+        return 1000000;
     if (strcmp(test, "curve-throughput") == 0)
         return size <= 64 ? 300000 : 100000;
     if (strcmp(test, "latency") == 0 || strcmp(test, "raw-pingpong") == 0)
@@ -1220,6 +1806,11 @@ static void usage(void)
             "                    | raw-stream (no libzmq: loopback tcp, one way)\n"
             "                    | client-server (CLIENT->SERVER, draft API)\n"
             "                    | radio-dish (RADIO->DISH, group \"g\", draft API)\n"
+            "                    | idle-conns (SIZE idle connections to a ROUTER:\n"
+            "                      conn/s accepted, RSS KB per connection; tcp)\n"
+            "                    | router-dealers (ROUTER fed by SIZE DEALERs; tcp)\n"
+            "                    | sub-topics (PUB -> SUB subscribed to SIZE topics:\n"
+            "                      delivered msg/s and subscription setup; tcp)\n"
             "         SIZE       message size in bytes\n"
             "         COUNT      messages (throughput) or round trips (latency)\n"
             "                    or connections (curve-handshake)\n"
@@ -1251,8 +1842,12 @@ int main(int argc, char **argv)
     }
     int raw = strcmp(test, "raw-pingpong") == 0 || strcmp(test, "raw-stream") == 0;
     int draft = strcmp(test, "client-server") == 0 || strcmp(test, "radio-dish") == 0;
+    int scale = strcmp(test, "idle-conns") == 0 || strcmp(test, "router-dealers") == 0 ||
+                strcmp(test, "sub-topics") == 0;
     if (strcmp(test, "throughput") && strcmp(test, "latency") && !curve &&
-        !fanout_subs && !raw && !draft)
+        !fanout_subs && !raw && !draft && !scale)
+        usage();
+    if (scale && strcmp(transport, "tcp") != 0)
         usage();
     if (curve && strcmp(transport, "inproc") == 0)
         usage();
@@ -1286,7 +1881,13 @@ int main(int argc, char **argv)
         return 0;
     }
     check_symbols();
-    if (draft)
+    if (strcmp(test, "idle-conns") == 0)
+        run_idle_conns(transport, (int)size);
+    else if (strcmp(test, "router-dealers") == 0)
+        run_router_dealers(transport, (int)size, count);
+    else if (strcmp(test, "sub-topics") == 0)
+        run_sub_topics(transport, (int)size, count);
+    else if (draft)
         run_draft_throughput(transport, strcmp(test, "radio-dish") == 0,
                              (size_t)size, count);
     else if (fanout_subs)

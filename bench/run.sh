@@ -173,7 +173,25 @@ CONFIGS=(
     "inproc radio-dish 64 2000000"
     "tcp radio-dish 64 1000000"
     "ipc radio-dish 64 1200000"
+    "tcp idle-conns 10000 1"
+    "tcp idle-conns-kb 10000 1"
+    "tcp router-dealers 10 1500000"
+    "tcp router-dealers 1000 500000"
+    "tcp sub-topics 10000 2000000"
+    "tcp sub-setup 10000 2000000"
 )
+# Scale rows (tcp; SIZE is the number of connections, DEALERs or topics, and
+# --quick leaves it alone): idle-conns and idle-conns-kb are the two figures
+# of one bench run (connections/s accepted; RSS KB per connection, lower is
+# better), as are sub-topics and sub-setup (delivered msg/s; subscriptions/s
+# until the PUB filters with all of them).
+bench_test() { # row test -> the bench test that produces it
+    case "$1" in
+        idle-conns-kb) echo idle-conns ;;
+        sub-setup) echo sub-topics ;;
+        *) echo "$1" ;;
+    esac
+}
 # Rows of the draft API: a reference built without it (Debian's lacks zmq_join,
 # and its CLIENT/SERVER abort in the tcp/ipc handshake) shows n/a for them
 # without failing the run. Their counts are sized on ferrozmq.
@@ -190,8 +208,10 @@ REFS=(
     "tcp raw-stream 65536 40000|tcp throughput 65536"
 )
 
-# Rates (msg/s, connections/s) are better higher; latency is better lower.
-higher_is_better() { [ "$1" != latency ] && [ "$1" != raw-pingpong ]; }
+# Rates (msg/s, connections/s) are better higher; latency and memory lower.
+higher_is_better() {
+    [ "$1" != latency ] && [ "$1" != raw-pingpong ] && [ "$1" != idle-conns-kb ]
+}
 
 # One run: prints the figure (msg/s or one-way us) on stdout, or returns
 # non-zero with "call: reason" in $WORK/why. CPU seconds per million messages
@@ -201,17 +221,23 @@ run_one() { # libdir transport test size count
     out="$WORK/out" err="$WORK/err"
     LD_LIBRARY_PATH="$libdir" BENCH_WATCHDOG_S="$RUN_LIMIT" \
         timeout -k 2 $((RUN_LIMIT + 5)) \
-        "$BENCH" "$transport" "$test" "$size" "$count" >"$out" 2>"$err"
+        "$BENCH" "$transport" "$(bench_test "$test")" "$size" "$count" >"$out" 2>"$err"
     rc=$?
     {
         printf '# %s %s\n' "$(basename "$libdir")" "$transport $test $size $count"
         cat "$out" "$err"
     } >>"$RAW_LOG"
-    sed -n 's/.* cpu_s_per_M=\([0-9.]*\).*/\1/p' "$out" >"$WORK/cpu"
+    if [ "$test" = sub-setup ]; then
+        : >"$WORK/cpu"   # the run's CPU figure belongs to the sub-topics row
+    else
+        sed -n 's/.* cpu_s_per_M=\([0-9.]*\).*/\1/p' "$out" >"$WORK/cpu"
+    fi
     if [ "$rc" = 0 ]; then
         case "$test" in
             latency|raw-pingpong) line=$(sed -n 's/.* latency_us=\([0-9.]*\).*/\1/p' "$out") ;;
-            curve-handshake) line=$(sed -n 's/.* conn_per_s=\([0-9.]*\).*/\1/p' "$out") ;;
+            curve-handshake|idle-conns) line=$(sed -n 's/.* conn_per_s=\([0-9.]*\).*/\1/p' "$out") ;;
+            idle-conns-kb) line=$(sed -n 's/.* kb_per_conn=\([0-9.-]*\).*/\1/p' "$out") ;;
+            sub-setup) line=$(sed -n 's/.* subs_per_s=\([0-9.]*\).*/\1/p' "$out") ;;
             *) line=$(sed -n 's/.* msg_per_s=\([0-9.]*\).*/\1/p' "$out") ;;
         esac
         if [ -n "$line" ]; then
@@ -284,7 +310,14 @@ echo "              without the draft API shows n/a there and does not fail the 
 echo "  cpu s/M:    process CPU seconds (user+sys, getrusage) per million messages, best run"
 echo "  curve-*:    CURVE on both ends (no ZAP handler); throughput as above, handshake:"
 echo "              connections/s, each a new DEALER: connect, handshake, one round trip, close"
-echo "  ratio > 1 means ferrozmq is better: rates (msg/s, conn/s) ours/theirs, latency theirs/ours"
+echo "  idle-conns: 10,000 raw ZMTP clients (a forked process) connect to one ROUTER and"
+echo "              send one message each: conn/s until the ROUTER has them all;"
+echo "              idle-conns-kb: the ROUTER process's RSS growth per connection (KB)"
+echo "  router-dealers N: one ROUTER fed by N DEALERs (2 sender threads), msg/s at the ROUTER"
+echo "  sub-topics: PUB -> SUB subscribed to 10,000 topics, 1 in 4 messages matching none,"
+echo "              delivered msg/s; sub-setup: subscriptions/s until the PUB filters with all"
+echo "  ratio > 1 means ferrozmq is better: rates (msg/s, conn/s) ours/theirs, latency and"
+echo "              memory theirs/ours"
 if [ "$IDLE_CHECK" != "?" ] && [ "$IDLE_CHECK" -ge 15 ]; then
     echo "  WARNING: the CPUs were ${IDLE_CHECK}% busy just before the run; other"
     echo "  processes compete with the benchmark and the figures will be noisy"
@@ -400,7 +433,9 @@ for cfg in "${CONFIGS[@]}"; do
     [ ${#ref_cell} -le 16 ] || ref_cell="${ref_cell:0:14}.)"
     case "$test" in
         latency) unit=us ;;
-        curve-handshake) unit=conn/s ;;
+        curve-handshake|idle-conns) unit=conn/s ;;
+        idle-conns-kb) unit=KB ;;
+        sub-setup) unit=sub/s ;;
         *) unit=msg/s ;;
     esac
     # shellcheck disable=SC2059
