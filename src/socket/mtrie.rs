@@ -17,8 +17,86 @@ pub(crate) enum RmResult {
     ValuesRemain,
 }
 
-/// Pipes subscribed to one prefix, sorted (binary search; sets are usually tiny).
-type PipeSet = Vec<PipeIdx>;
+/// Pipes subscribed to one prefix. Up to two are kept in place, in the trie node itself:
+/// most prefixes have one or two subscribers, and matching a message then reads them from
+/// the node it is at rather than from one more allocation per match. Larger sets are
+/// sorted (binary search).
+enum PipeSet {
+    Few { len: u8, pipes: [u32; 2] },
+    Many(Vec<u32>),
+}
+
+impl PipeSet {
+    fn new() -> PipeSet {
+        PipeSet::Few { len: 0, pipes: [0; 2] }
+    }
+
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            PipeSet::Few { len, pipes } => &pipes[..*len as usize],
+            PipeSet::Many(v) => v,
+        }
+    }
+
+    fn contains(&self, pipe: PipeIdx) -> bool {
+        self.as_slice().contains(&(pipe as u32))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.as_slice().is_empty()
+    }
+
+    /// Adds `pipe`; false if it was there already.
+    fn insert(&mut self, pipe: PipeIdx) -> bool {
+        let p = pipe as u32;
+        match self {
+            PipeSet::Few { len, pipes } => {
+                let n = *len as usize;
+                if pipes[..n].contains(&p) {
+                    return false;
+                }
+                if n < pipes.len() {
+                    pipes[n] = p;
+                    *len += 1;
+                } else {
+                    let mut v = pipes.to_vec();
+                    v.push(p);
+                    v.sort_unstable();
+                    *self = PipeSet::Many(v);
+                }
+                true
+            }
+            PipeSet::Many(v) => match v.binary_search(&p) {
+                Ok(_) => false,
+                Err(pos) => {
+                    v.insert(pos, p);
+                    true
+                }
+            },
+        }
+    }
+
+    /// Removes `pipe`; false if it was not there.
+    fn remove(&mut self, pipe: PipeIdx) -> bool {
+        let p = pipe as u32;
+        match self {
+            PipeSet::Few { len, pipes } => {
+                let n = *len as usize;
+                let Some(i) = pipes[..n].iter().position(|&x| x == p) else { return false };
+                pipes[i] = pipes[n - 1];
+                *len -= 1;
+                true
+            }
+            PipeSet::Many(v) => match v.binary_search(&p) {
+                Ok(pos) => {
+                    v.remove(pos);
+                    true
+                }
+                Err(_) => false,
+            },
+        }
+    }
+}
 
 #[derive(Default)]
 pub(crate) struct MTrie {
@@ -37,9 +115,8 @@ impl MTrie {
 
     /// Subscribes `pipe` to `prefix`; true if the prefix had no subscriber before.
     pub(crate) fn add(&mut self, prefix: &[u8], pipe: PipeIdx) -> bool {
-        let (set, created) = self.tree.get_or_insert_with(prefix, Vec::new);
-        if let Err(pos) = set.binary_search(&pipe) {
-            set.insert(pos, pipe);
+        let (set, created) = self.tree.get_or_insert_with(prefix, PipeSet::new);
+        if set.insert(pipe) {
             *self.count(pipe) += 1;
         }
         created
@@ -47,10 +124,9 @@ impl MTrie {
 
     /// Unsubscribes `pipe` from `prefix`.
     pub(crate) fn rm(&mut self, prefix: &[u8], pipe: PipeIdx) -> RmResult {
-        let r = self.tree.update(prefix, |set| match set.binary_search(&pipe) {
-            Err(_) => (RmResult::NotFound, true),
-            Ok(pos) => {
-                set.remove(pos);
+        let r = self.tree.update(prefix, |set| match set.remove(pipe) {
+            false => (RmResult::NotFound, true),
+            true => {
                 if set.is_empty() {
                     (RmResult::LastValueRemoved, false)
                 } else {
@@ -74,7 +150,7 @@ impl MTrie {
         // Collected first: removal reshapes the tree. Pipes go away rarely.
         let mut prefixes = Vec::new();
         self.tree.for_each(|k, set| {
-            if set.binary_search(&pipe).is_ok() {
+            if set.contains(pipe) {
                 prefixes.push(k.to_vec());
             }
         });
@@ -89,7 +165,7 @@ impl MTrie {
     /// several such prefixes is passed once per prefix.
     pub(crate) fn match_pipes(&self, data: &[u8], mut f: impl FnMut(PipeIdx)) {
         self.tree.find_prefixes(data, |set| {
-            set.iter().for_each(|&p| f(p));
+            set.as_slice().iter().for_each(|&p| f(p as PipeIdx));
             false
         });
     }
@@ -165,6 +241,31 @@ mod tests {
         // A pipe with nothing subscribed, known or not, is a no-op.
         m.rm_pipe(1, |_, _| panic!("no subscriptions left"));
         m.rm_pipe(99, |_, _| panic!("unknown pipe"));
+    }
+
+    #[test]
+    fn small_and_large_pipe_sets() {
+        // Sets of up to two pipes live in the node; a third moves them to the heap.
+        assert!(std::mem::size_of::<Option<PipeSet>>() <= 24);
+        let mut m = MTrie::default();
+        m.add(b"t", 7);
+        m.add(b"t", 3);
+        assert!(!m.add(b"t", 7));
+        assert_eq!(matched(&m, b"t"), [3, 7]);
+        assert_eq!(m.rm(b"t", 7), RmResult::ValuesRemain);
+        m.add(b"t", 9);
+        m.add(b"t", 1);
+        m.add(b"t", 5);
+        assert_eq!(matched(&m, b"t"), [1, 3, 5, 9]);
+        assert_eq!(m.rm(b"t", 4), RmResult::NotFound);
+        for p in [3, 9, 1] {
+            assert_eq!(m.rm(b"t", p), RmResult::ValuesRemain);
+        }
+        assert_eq!(matched(&m, b"t"), [5]);
+        let mut seen = Vec::new();
+        m.rm_pipe(5, |p, last| seen.push((p.to_vec(), last)));
+        assert_eq!(seen, [(b"t".to_vec(), true)]);
+        assert_eq!(m.num_prefixes(), 0);
     }
 
     #[test]

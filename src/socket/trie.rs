@@ -13,35 +13,127 @@ pub(crate) struct Radix<V> {
     len: usize,
 }
 
+/// Bytes kept inside a `ShortBytes`; longer strings go to the heap.
+const INLINE_BYTES: usize = 14;
+
+/// A short byte string stored in place (16 bytes in all), else boxed. Edge labels and a
+/// node's list of child first bytes are this: most are short once keys share prefixes,
+/// and a walk then reads them from the node it is already at instead of chasing a
+/// pointer. (The long form is boxed twice so that the whole stays 16 bytes.)
+enum ShortBytes {
+    Inline { len: u8, bytes: [u8; INLINE_BYTES] },
+    Heap(Box<Box<[u8]>>),
+}
+
+const _: () = assert!(std::mem::size_of::<ShortBytes>() == 16);
+
+impl ShortBytes {
+    fn new(b: &[u8]) -> ShortBytes {
+        if b.len() <= INLINE_BYTES {
+            let mut bytes = [0; INLINE_BYTES];
+            bytes[..b.len()].copy_from_slice(b);
+            ShortBytes::Inline { len: b.len() as u8, bytes }
+        } else {
+            ShortBytes::Heap(Box::new(b.into()))
+        }
+    }
+}
+
+impl std::ops::Deref for ShortBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            ShortBytes::Inline { len, bytes } => &bytes[..*len as usize],
+            ShortBytes::Heap(b) => b,
+        }
+    }
+}
+
+/// A trie node, kept small (32 bytes for SUB's counts) because matching a message visits
+/// one per level and a large subscription set is mostly leaves.
 struct Node<V> {
     /// The bytes on the edge into this node (empty only at the root).
-    label: Box<[u8]>,
+    label: ShortBytes,
     value: Option<V>,
+    /// None for a leaf, never an empty list.
+    kids: Option<Box<Kids<V>>>,
+}
+
+struct Kids<V> {
+    /// The first label byte of each node, in order: a lookup searches these few bytes
+    /// instead of visiting every child it passes.
+    firsts: ShortBytes,
     /// Sorted by first label byte, which is distinct among siblings. A node other than
     /// the root without a value has at least two children (otherwise it is merged away).
-    children: Vec<Node<V>>,
+    nodes: Vec<Node<V>>,
 }
 
 impl<V> Node<V> {
     fn new(label: &[u8], value: Option<V>) -> Node<V> {
-        Node { label: label.into(), value, children: Vec::new() }
+        Node { label: ShortBytes::new(label), value, kids: None }
     }
 
+    fn children(&self) -> &[Node<V>] {
+        self.kids.as_ref().map_or(&[], |k| &k.nodes)
+    }
+
+    fn child_mut(&mut self, pos: usize) -> &mut Node<V> {
+        &mut self.kids.as_mut().expect("a node with children").nodes[pos]
+    }
+
+    /// Where the child whose label starts with `byte` is (or would go).
+    #[inline]
     fn child(&self, byte: u8) -> Result<usize, usize> {
-        self.children.binary_search_by_key(&byte, |c| c.label[0])
+        match &self.kids {
+            Some(k) => k.firsts.binary_search(&byte),
+            None => Err(0),
+        }
+    }
+
+    fn insert_child(&mut self, pos: usize, child: Node<V>) {
+        let kids = self.kids.get_or_insert_with(|| {
+            Box::new(Kids { firsts: ShortBytes::new(&[]), nodes: Vec::new() })
+        });
+        let mut firsts = kids.firsts.to_vec();
+        firsts.insert(pos, child.label[0]);
+        kids.firsts = ShortBytes::new(&firsts);
+        kids.nodes.insert(pos, child);
+    }
+
+    fn remove_child(&mut self, pos: usize) {
+        let Some(kids) = &mut self.kids else { return };
+        kids.nodes.remove(pos);
+        if kids.nodes.is_empty() {
+            self.kids = None;
+        } else {
+            let mut firsts = kids.firsts.to_vec();
+            firsts.remove(pos);
+            kids.firsts = ShortBytes::new(&firsts);
+        }
     }
 
     /// Folds a valueless node with a single child into one node.
     fn merge_only_child(&mut self) {
-        debug_assert!(self.value.is_none() && self.children.len() == 1);
-        let child = self.children.pop().expect("one child");
+        debug_assert!(self.value.is_none() && self.children().len() == 1);
+        let Some(mut kids) = self.kids.take() else { return };
+        let child = kids.nodes.pop().expect("one child");
         let mut label = Vec::with_capacity(self.label.len() + child.label.len());
         label.extend_from_slice(&self.label);
         label.extend_from_slice(&child.label);
-        self.label = label.into();
+        self.label = ShortBytes::new(&label);
         self.value = child.value;
-        self.children = child.children;
+        self.kids = child.kids;
     }
+}
+
+/// `rest` after `label`, if it starts with it. A byte loop: labels are mostly a byte or
+/// two, where a `memcmp` call costs more than the comparison.
+#[inline]
+fn strip_label<'a>(rest: &'a [u8], label: &[u8]) -> Option<&'a [u8]> {
+    if rest.len() < label.len() || !label.iter().zip(rest).all(|(a, b)| a == b) {
+        return None;
+    }
+    Some(&rest[label.len()..])
 }
 
 impl<V> Default for Radix<V> {
@@ -72,19 +164,20 @@ impl<V> Radix<V> {
             let n = node;
             match n.child(rest[0]) {
                 Err(pos) => {
-                    n.children.insert(pos, Node::new(rest, None));
-                    node = &mut n.children[pos];
+                    n.insert_child(pos, Node::new(rest, None));
+                    node = n.child_mut(pos);
                     rest = &[];
                 }
                 Ok(pos) => {
-                    let child = &mut n.children[pos];
+                    let child = n.child_mut(pos);
                     let common = common_len(&child.label, rest);
                     if common < child.label.len() {
-                        // The key leaves this edge midway: split it there.
+                        // The key leaves this edge midway: split it there (the first byte
+                        // stays, so the parent's `firsts` does too).
                         let upper = Node::new(&child.label[..common], None);
                         let mut lower = std::mem::replace(child, upper);
-                        lower.label = lower.label[common..].into();
-                        child.children.push(lower);
+                        lower.label = ShortBytes::new(&lower.label[common..]);
+                        child.insert_child(0, lower);
                     }
                     rest = &rest[common..];
                     node = child;
@@ -106,8 +199,8 @@ impl<V> Radix<V> {
         let mut rest = key;
         while !rest.is_empty() {
             let pos = node.child(rest[0]).ok()?;
-            node = &node.children[pos];
-            rest = rest.strip_prefix(&*node.label)?;
+            node = &node.children()[pos];
+            rest = strip_label(rest, &node.label)?;
             path.push(pos);
         }
         Some(path)
@@ -132,20 +225,20 @@ impl<V> Radix<V> {
         };
         let mut parent = &mut self.root;
         for &pos in upper {
-            parent = &mut parent.children[pos];
+            parent = parent.child_mut(pos);
         }
-        let node = &mut parent.children[last];
+        let node = parent.child_mut(last);
         let (r, keep) = f(node.value.as_mut()?);
         if keep {
             return Some(r);
         }
         node.value = None;
         self.len -= 1;
-        match node.children.len() {
+        match node.children().len() {
             0 => {
-                parent.children.remove(last);
+                parent.remove_child(last);
                 // The parent may be left a valueless pass-through; the root may not merge.
-                if !upper.is_empty() && parent.value.is_none() && parent.children.len() == 1 {
+                if !upper.is_empty() && parent.value.is_none() && parent.children().len() == 1 {
                     parent.merge_only_child();
                 }
             }
@@ -168,8 +261,8 @@ impl<V> Radix<V> {
             }
             let Some(&b) = rest.first() else { return false };
             let Ok(pos) = node.child(b) else { return false };
-            node = &node.children[pos];
-            match rest.strip_prefix(&*node.label) {
+            node = &node.children()[pos];
+            match strip_label(rest, &node.label) {
                 Some(r) => rest = r,
                 None => return false,
             }
@@ -186,13 +279,13 @@ impl<V> Radix<V> {
         }
         while let Some(top) = stack.last_mut() {
             let (node, label_len, next) = *top;
-            if next == node.children.len() {
+            if next == node.children().len() {
                 key.truncate(key.len() - label_len);
                 stack.pop();
                 continue;
             }
             top.2 += 1;
-            let child = &node.children[next];
+            let child = &node.children()[next];
             key.extend_from_slice(&child.label);
             if let Some(v) = &child.value {
                 f(&key, v);
@@ -262,12 +355,17 @@ mod tests {
             count += n.value.is_some() as usize;
             if !is_root {
                 assert!(!n.label.is_empty());
-                assert!(n.value.is_some() || n.children.len() >= 2, "unmerged node");
+                assert!(n.value.is_some() || n.children().len() >= 2, "unmerged node");
             }
-            for w in n.children.windows(2) {
+            for w in n.children().windows(2) {
                 assert!(w[0].label[0] < w[1].label[0]);
             }
-            stack.extend(n.children.iter().map(|c| (c, false)));
+            if let Some(k) = &n.kids {
+                assert!(!k.nodes.is_empty(), "empty child list");
+                let firsts: Vec<u8> = k.nodes.iter().map(|c| c.label[0]).collect();
+                assert_eq!(*k.firsts, firsts[..]);
+            }
+            stack.extend(n.children().iter().map(|c| (c, false)));
         }
         assert_eq!(count, r.len());
     }
@@ -345,7 +443,7 @@ mod tests {
             assert!(t.rm(k));
             check_shape(&t.tree);
         }
-        assert!(t.tree.root.children.is_empty());
+        assert!(t.tree.root.kids.is_none());
     }
 
     #[test]
@@ -357,6 +455,61 @@ mod tests {
         assert!(!t.rm(b"abx"));
         assert!(t.check(b"abcdef"));
         assert_eq!(t.num_prefixes(), 1);
+    }
+
+    #[test]
+    fn long_labels_split_and_merge() {
+        // Labels past the inline size live on the heap; splitting one may leave either
+        // part inline, and merging may take the result back to the heap.
+        let base = [b'x'; 40];
+        let key = |tail: &[u8]| [&base[..], tail].concat();
+        let mut t = Trie::default();
+        t.add(&key(b"-one"));
+        t.add(&key(b"-two"));
+        t.add(&base[..10]);
+        t.add(&key(&[b'y'; 30]));
+        check_shape(&t.tree);
+        assert!(t.check(&key(b"-one!")));
+        assert!(t.check(&base[..12]));
+        assert!(!t.check(&base[..9]));
+        assert!(t.rm(&base[..10]));
+        assert!(t.rm(&key(b"-two")));
+        check_shape(&t.tree);
+        assert!(!t.check(&base[..12]));
+        assert!(t.check(&key(b"-one")));
+        assert!(t.check(&key(&[b'y'; 31])));
+        assert!(!t.check(&key(b"-two")));
+        assert_eq!(keys(&t), [key(b"-one"), key(&[b'y'; 30])]);
+    }
+
+    #[test]
+    fn wide_nodes() {
+        // More children than fit in place: the first-byte list moves to the heap and back.
+        let mut t = Trie::default();
+        for a in 0..40u8 {
+            for b in (0..20u8).rev() {
+                assert!(t.add(&[a, b * 7]));
+            }
+        }
+        check_shape(&t.tree);
+        assert!(t.check(&[39, 133, 1]));
+        assert!(!t.check(&[39, 134]));
+        assert!(!t.check(&[40, 0]));
+        for a in (0..40u8).filter(|a| a % 3 != 0) {
+            for b in 0..20u8 {
+                assert!(t.rm(&[a, b * 7]));
+            }
+            check_shape(&t.tree);
+        }
+        assert_eq!(t.num_prefixes(), 14 * 20);
+        assert!(t.check(&[39, 0]));
+        assert!(!t.check(&[38, 0]));
+        for b in 0..19u8 {
+            assert!(t.rm(&[0, b * 7]));
+        }
+        check_shape(&t.tree);
+        assert!(t.check(&[0, 133]));
+        assert_eq!(keys(&t)[0], [0, 133]);
     }
 
     #[test]
