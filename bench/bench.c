@@ -1517,6 +1517,9 @@ static void run_router_dealers(const char *transport, int dealers, long count)
     if (zmq_ctx_set(rd.ctx, ZMQ_MAX_SOCKETS, dealers + 64) != 0)
         fail_call("zmq_ctx_set(ZMQ_MAX_SOCKETS)");
     void *router = open_socket(rd.ctx, ZMQ_ROUTER, "ZMQ_ROUTER", 0);
+    /* 1000 DEALERs connect at once: a full accept queue (libzmq's backlog is
+     * 100) would drop SYNs and cost seconds of retransmissions. */
+    set_int(router, ZMQ_BACKLOG, IDLE_BACKLOG, "ZMQ_BACKLOG");
     bind_endpoint(router, transport, "rd", rd.endpoint, sizeof rd.endpoint);
 
     pthread_t threads[RD_THREADS];
