@@ -259,10 +259,13 @@ impl<V> Radix<V> {
                     return true;
                 }
             }
-            let Some(&b) = rest.first() else { return false };
-            let Ok(pos) = node.child(b) else { return false };
-            node = &node.children()[pos];
-            match strip_label(rest, &node.label) {
+            let Some((&b, after)) = rest.split_first() else { return false };
+            let Some(kids) = &node.kids else { return false };
+            // A scan, not a binary search: sibling lists are short, and this one is.
+            let Some(pos) = kids.firsts.iter().position(|&x| x == b) else { return false };
+            node = &kids.nodes[pos];
+            // The first label byte is `b`; compare the rest.
+            match strip_label(after, &node.label[1..]) {
                 Some(r) => rest = r,
                 None => return false,
             }
