@@ -175,10 +175,10 @@ CONFIGS=(
     "ipc radio-dish 64 1200000"
     "tcp idle-conns 10000 1"
     "tcp idle-conns-kb 10000 1"
-    "tcp router-dealers 10 1500000"
-    "tcp router-dealers 1000 500000"
-    "tcp sub-topics 10000 2000000"
-    "tcp sub-setup 10000 2000000"
+    "tcp router-dealers 10 3000000"
+    "tcp router-dealers 1000 2000000"
+    "tcp sub-topics 10000 4000000"
+    "tcp sub-setup 10000 4000000"
 )
 # Scale rows (tcp; SIZE is the number of connections, DEALERs or topics, and
 # --quick leaves it alone): idle-conns and idle-conns-kb are the two figures
