@@ -43,15 +43,18 @@ impl std::hash::Hasher for PipeIdHasher {
 /// A plain std atomic even under loom: ids are not part of any protocol being modelled.
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-/// State one direction's writer and reader share besides the queue. The reader's counter
-/// sits on its own cache line: the writer's read-mostly fields must not bounce with it.
+/// State one direction's writer and reader share besides the queue. Each side's counter
+/// sits on cache lines of its own: the read-mostly fields both sides look at on every
+/// message must not bounce between the cores with either of them.
 #[repr(C, align(128))]
 struct Dir {
     /// Whole messages the reader has consumed, published every `lwm` messages.
     msgs_read: AtomicU64,
     _pad: [u8; 120],
-    /// Whole messages the writer has flushed (for zmq_socket_monitor_pipes_stats).
+    /// Whole messages the writer has flushed (for zmq_socket_monitor_pipes_stats), stored
+    /// on every flush.
     msgs_flushed: AtomicU64,
+    _pad2: [u8; 120],
     /// Set by a writer that found the pipe full; the reader clears it and wakes it.
     writer_asleep: AtomicBool,
     /// Capacity in whole messages (0: unlimited) and the batch for read notifications.
@@ -75,6 +78,7 @@ impl Dir {
             msgs_read: AtomicU64::new(0),
             _pad: [0; 120],
             msgs_flushed: AtomicU64::new(0),
+            _pad2: [0; 120],
             writer_asleep: AtomicBool::new(false),
             hwm: AtomicUsize::new(0),
             lwm: AtomicUsize::new(1),
@@ -168,6 +172,8 @@ pub(crate) struct Pipe {
     peer: PeerRef,
     msgs_written: u64,
     msgs_read: u64,
+    /// Whole messages read since we last told the writer (`publish_reads`).
+    reads_unpublished: u64,
     /// False once a read found nothing; set again by ActivateRead.
     in_active: bool,
     /// False once a write hit the HWM; set again by ActivateWrite.
@@ -231,6 +237,7 @@ impl Pipe {
             peer,
             msgs_written: 0,
             msgs_read: 0,
+            reads_unpublished: 0,
             in_active: true,
             out_active: true,
             peer_gone: false,
@@ -300,6 +307,7 @@ impl Pipe {
     }
 
     /// True if a message (or the next part of one) can be read now.
+    #[inline]
     pub(crate) fn check_read(&mut self) -> bool {
         if !self.in_active {
             return false;
@@ -307,39 +315,60 @@ impl Pipe {
         if self.inp.check_read() {
             return true;
         }
+        self.ran_dry();
+        false
+    }
+
+    /// check_read found nothing: inactive until ActivateRead; tell the writer how far we got.
+    // Out of line, as every rare branch here: the message path is then small enough to
+    // inline into the patterns.
+    #[cold]
+    #[inline(never)]
+    fn ran_dry(&mut self) {
         self.in_active = false;
         self.publish_reads();
-        false
     }
 
     /// Reads one part. None when nothing is ready (the pipe is then inactive until the
     /// peer's ActivateRead).
+    #[inline]
     pub(crate) fn read(&mut self) -> Option<Msg> {
         if !self.check_read() {
             return None;
         }
         let mut msg = self.inp.read()?;
         if self.in_dir.conflate.load(Ordering::Relaxed) {
-            // Older messages are superseded by the newest one queued.
-            while let Some(newer) = self.inp.read() {
-                msg = newer;
-            }
+            msg = self.newest(msg);
         }
         self.reading_more = msg.more();
         // A routing id is not counted against the HWM (libzmq neither), so an inproc
         // connector's introduction does not take a slot of its SNDHWM.
         if !msg.more() && msg.flags() & Msg::ROUTING_ID == 0 {
             self.msgs_read += 1;
-            let lwm = self.in_dir.lwm.load(Ordering::Relaxed) as u64;
-            if self.msgs_read.is_multiple_of(lwm) {
+            // A count since the last report rather than msgs_read % lwm: no division per
+            // message, and a report made because the pipe ran dry restarts the batch.
+            self.reads_unpublished += 1;
+            if self.reads_unpublished >= self.in_dir.lwm.load(Ordering::Relaxed) as u64 {
                 self.publish_reads();
             }
         }
         Some(msg)
     }
 
+    /// ZMQ_CONFLATE: older messages are superseded by the newest one queued.
+    #[cold]
+    #[inline(never)]
+    fn newest(&mut self, mut msg: Msg) -> Msg {
+        while let Some(newer) = self.inp.read() {
+            msg = newer;
+        }
+        msg
+    }
+
     /// Tells the writer how far we have read, and wakes it if it sleeps at its HWM.
+    #[inline(never)]
     fn publish_reads(&mut self) {
+        self.reads_unpublished = 0;
         if self.in_dir.hwm.load(Ordering::Relaxed) == 0 {
             return;
         }
@@ -359,6 +388,7 @@ impl Pipe {
     }
 
     /// True if a message can be written without exceeding the HWM.
+    #[inline]
     pub(crate) fn check_write(&mut self) -> bool {
         if !self.out_active || self.peer_gone || self.closed {
             return false;
@@ -370,6 +400,13 @@ impl Pipe {
         if hwm == 0 || self.msgs_written - self.out_dir.msgs_read.load(Ordering::Acquire) < hwm {
             return true;
         }
+        self.check_write_full(hwm)
+    }
+
+    /// check_write at the HWM: sleep unless the reader caught up meanwhile.
+    #[cold]
+    #[inline(never)]
+    fn check_write_full(&mut self, hwm: u64) -> bool {
         // The mirror image of publish_reads: flag, fence, then look at the reader's count.
         self.out_dir.writer_asleep.store(true, Ordering::Relaxed);
         fence(Ordering::SeqCst);
@@ -384,6 +421,7 @@ impl Pipe {
     }
 
     /// Writes one part, or gives it back if the pipe is full or closed.
+    #[inline]
     pub(crate) fn write(&mut self, msg: Msg) -> Result<(), Msg> {
         if !self.check_write() {
             return Err(msg);
@@ -399,6 +437,7 @@ impl Pipe {
     }
 
     /// Publishes what was written; wakes the peer if it was asleep on this pipe.
+    #[inline]
     pub(crate) fn flush(&mut self) {
         // One relaxed store per batch, for pipe statistics.
         self.out_dir.msgs_flushed.store(self.msgs_written, Ordering::Relaxed);

@@ -17,6 +17,18 @@ const CHUNK: usize = 256;
 #[cfg(loom)]
 const CHUNK: usize = 2;
 
+/// Consumed chunks kept for the writer's next ones. A queue that spans several chunks
+/// (a writer up to libzmq's default HWM of 1000 messages ahead spans five) then recycles
+/// them: with a single spare the reader freed all but one of the chunks it finished and
+/// the writer allocated them again, a 16 KiB malloc and free (and a consolidation of the
+/// allocator's fast bins, ~16k instructions) every few hundred messages. At most this many
+/// idle chunks stay allocated per direction.
+const SPARES: usize = 4;
+
+/// Aligned to cache lines (as libzmq's chunks are): a 64-byte item then fills exactly one
+/// line, instead of straddling two that the writer and the reader, a slot apart, would
+/// both be writing.
+#[repr(C, align(64))]
 struct Chunk<T> {
     slots: [UnsafeCell<MaybeUninit<T>>; CHUNK],
     next: AtomicPtr<Chunk<T>>,
@@ -65,8 +77,40 @@ struct Shared<T> {
     head: Padded<UnsafeCell<(Cursor<T>, usize)>>,
     /// `(published << 1) | reader_asleep`.
     state: Padded<AtomicUsize>,
-    /// A consumed chunk kept for the writer's next allocation.
-    spare: AtomicPtr<Chunk<T>>,
+    /// Consumed chunks kept for the writer's next ones. Only the reader fills an empty
+    /// slot, only the writer empties a full one, so each chunk is in exactly one place.
+    spare: [AtomicPtr<Chunk<T>>; SPARES],
+}
+
+impl<T> Shared<T> {
+    /// Writer: a recycled chunk, if the reader left one.
+    fn take_spare(&self) -> Option<*mut Chunk<T>> {
+        for slot in &self.spare {
+            if !slot.load(Ordering::Relaxed).is_null() {
+                // Acquire: the reader's moves out of the chunk happen before our writes.
+                let c = slot.swap(ptr::null_mut(), Ordering::Acquire);
+                if !c.is_null() {
+                    return Some(c);
+                }
+            }
+        }
+        None
+    }
+
+    /// Reader: keeps a chunk it has finished for the writer, or frees it if enough are
+    /// kept already.
+    fn put_spare(&self, c: *mut Chunk<T>) {
+        for slot in &self.spare {
+            // Only the reader makes a slot non-empty, so one seen empty stays empty until
+            // this store (the writer only swaps full slots out).
+            if slot.load(Ordering::Relaxed).is_null() {
+                slot.store(c, Ordering::Release);
+                return;
+            }
+        }
+        // SAFETY: a finished chunk is referenced by nobody but us.
+        drop(unsafe { Box::from_raw(c) });
+    }
 }
 
 // SAFETY: the cursors are only touched through the unique Writer (tail) and Reader (head);
@@ -84,7 +128,7 @@ pub(crate) fn ypipe<T: Send>() -> (Writer<T>, Reader<T>) {
         tail: Padded(UnsafeCell::new(Cursor { chunk: first, pos: 0, count: 0 })),
         head: Padded(UnsafeCell::new((Cursor { chunk: first, pos: 0, count: 0 }, 0))),
         state: Padded(AtomicUsize::new(0)),
-        spare: AtomicPtr::new(ptr::null_mut()),
+        spare: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
     });
     (Writer { shared: shared.clone() }, Reader { shared })
 }
@@ -101,19 +145,12 @@ pub(crate) struct Reader<T: Send> {
 
 impl<T: Send> Writer<T> {
     /// Appends an item; the reader cannot see it until `flush`.
+    #[inline]
     pub(crate) fn write(&mut self, item: T) {
         // SAFETY: only the unique Writer touches the tail cursor.
         let tail = self.shared.tail.with_mut(|t| unsafe { &mut *t });
         if tail.pos == CHUNK {
-            let spare = self.shared.spare.swap(ptr::null_mut(), Ordering::Acquire);
-            let next = if spare.is_null() { Chunk::alloc() } else { spare };
-            // SAFETY: next is a fresh or recycled chunk nobody else references.
-            unsafe { (*next).next.store(ptr::null_mut(), Ordering::Relaxed) };
-            // SAFETY: tail.chunk is live until the reader has passed it, which it cannot do
-            // before this link is published by a later flush.
-            unsafe { (*tail.chunk).next.store(next, Ordering::Release) };
-            tail.chunk = next;
-            tail.pos = 0;
+            self.next_chunk(tail);
         }
         // SAFETY: slot `pos` of the tail chunk is beyond anything published, so the reader
         // does not look at it.
@@ -122,8 +159,23 @@ impl<T: Send> Writer<T> {
         tail.count += 1;
     }
 
+    /// Links a fresh or recycled chunk after the full tail chunk and moves onto it.
+    #[cold]
+    #[inline(never)]
+    fn next_chunk(&self, tail: &mut Cursor<T>) {
+        let next = self.shared.take_spare().unwrap_or_else(Chunk::alloc);
+        // SAFETY: next is a fresh or recycled chunk nobody else references.
+        unsafe { (*next).next.store(ptr::null_mut(), Ordering::Relaxed) };
+        // SAFETY: tail.chunk is live until the reader has passed it, which it cannot do
+        // before this link is published by a later flush.
+        unsafe { (*tail.chunk).next.store(next, Ordering::Release) };
+        tail.chunk = next;
+        tail.pos = 0;
+    }
+
     /// Publishes everything written. Returns false if the reader was asleep and must be
     /// woken by the caller.
+    #[inline]
     pub(crate) fn flush(&mut self) -> bool {
         // SAFETY: the writer owns the tail cursor.
         let written = self.shared.tail.with(|t| unsafe { (*t).count });
@@ -139,6 +191,7 @@ impl<T: Send> Writer<T> {
 impl<T: Send> Reader<T> {
     /// True if an item is ready. If not, marks the reader asleep so that the next flush
     /// reports it; the caller then waits for the writer's wake-up.
+    #[inline]
     pub(crate) fn check_read(&mut self) -> bool {
         // SAFETY: only the unique Reader touches the head cursor.
         let (head, limit) = self.shared.head.with_mut(|h| unsafe { &mut *h });
@@ -168,6 +221,7 @@ impl<T: Send> Reader<T> {
     }
 
     /// Takes the next item if one is published (marking the reader asleep if not).
+    #[inline]
     pub(crate) fn read(&mut self) -> Option<T> {
         if !self.check_read() {
             return None;
@@ -175,17 +229,7 @@ impl<T: Send> Reader<T> {
         // SAFETY: only the unique Reader touches the head cursor.
         let (head, _) = self.shared.head.with_mut(|h| unsafe { &mut *h });
         if head.pos == CHUNK {
-            // SAFETY: an item beyond this chunk is published, so the writer linked the next
-            // chunk (Release) before publishing it (AcqRel swap we acquired).
-            let next = unsafe { (*head.chunk).next.load(Ordering::Acquire) };
-            debug_assert!(!next.is_null());
-            let old = std::mem::replace(&mut head.chunk, next);
-            let prev = self.shared.spare.swap(old, Ordering::Release);
-            if !prev.is_null() {
-                // SAFETY: a spare chunk is referenced by nobody but the spare slot.
-                drop(unsafe { Box::from_raw(prev) });
-            }
-            head.pos = 0;
+            self.next_chunk(head);
         }
         // SAFETY: the slot is published and initialised; we move the item out exactly once.
         let item =
@@ -193,6 +237,19 @@ impl<T: Send> Reader<T> {
         head.pos += 1;
         head.count += 1;
         Some(item)
+    }
+
+    /// Moves onto the chunk after the finished head chunk, which goes back to the writer.
+    #[cold]
+    #[inline(never)]
+    fn next_chunk(&self, head: &mut Cursor<T>) {
+        // SAFETY: an item beyond this chunk is published, so the writer linked the next
+        // chunk (Release) before publishing it (AcqRel swap we acquired).
+        let next = unsafe { (*head.chunk).next.load(Ordering::Acquire) };
+        debug_assert!(!next.is_null());
+        let old = std::mem::replace(&mut head.chunk, next);
+        self.shared.put_spare(old);
+        head.pos = 0;
     }
 
     /// Items published and not yet read (a snapshot).
@@ -225,12 +282,14 @@ impl<T> Drop for Shared<T> {
             unsafe { (*chunk).slots[pos].with_mut(|slot| (*slot).assume_init_drop()) };
             pos += 1;
         }
-        // SAFETY: the remaining chunk and the spare belong to us alone.
+        // SAFETY: the remaining chunk and the spares belong to us alone.
         drop(unsafe { Box::from_raw(chunk) });
-        let spare = self.spare.load(Ordering::Acquire);
-        if !spare.is_null() {
-            // SAFETY: as above.
-            drop(unsafe { Box::from_raw(spare) });
+        for slot in &self.spare {
+            let spare = slot.load(Ordering::Acquire);
+            if !spare.is_null() {
+                // SAFETY: as above.
+                drop(unsafe { Box::from_raw(spare) });
+            }
         }
     }
 }
@@ -259,6 +318,43 @@ mod tests {
         assert!(w.flush(), "reader awake: no wake-up needed");
         assert_eq!(r.read(), Some(7));
         assert_eq!(r.read(), Some(8));
+    }
+
+    /// Chunks the reader finishes go back to the writer (up to SPARES), so a queue that
+    /// keeps spanning a few chunks allocates none after the first round.
+    #[test]
+    fn recycles_finished_chunks() {
+        let (mut w, mut r) = ypipe::<usize>();
+        let spares = |r: &Reader<usize>| {
+            r.shared.spare.iter().filter(|s| !s.load(Ordering::Relaxed).is_null()).count()
+        };
+        let mut chunks = std::collections::HashSet::new();
+        for round in 0..3 {
+            for i in 0..3 * CHUNK {
+                w.write(i);
+                // SAFETY: test-only peek at the writer's own cursor.
+                chunks.insert(w.shared.tail.with(|t| unsafe { (*t).chunk }) as usize);
+            }
+            w.flush();
+            for i in 0..3 * CHUNK {
+                assert_eq!(r.read(), Some(i));
+            }
+            // Every chunk the reader left waits for the writer: two after the first round
+            // (three chunks), three after the others (the reader's chunk, then three).
+            assert_eq!(spares(&r), if round == 0 { 2 } else { 3 }, "round {round}");
+        }
+        // The second round needed one chunk more; after that, none.
+        assert_eq!(chunks.len(), 4);
+        for i in 0..SPARES * CHUNK * 2 {
+            w.write(i);
+        }
+        w.flush();
+        assert_eq!(spares(&r), 0);
+        for i in 0..SPARES * CHUNK * 2 {
+            assert_eq!(r.read(), Some(i));
+        }
+        // No more than SPARES are kept; the rest were freed.
+        assert_eq!(spares(&r), SPARES);
     }
 
     #[test]

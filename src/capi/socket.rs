@@ -419,10 +419,10 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
         unsafe { Msg::from_c(msg)? };
         let m = sock.recv(flags)?;
         let n = m.len();
-        // SAFETY: the old content is released by dropping what take_from returns.
-        drop(unsafe { Msg::take_from(msg)? });
-        // SAFETY: the slot now holds an empty message, which owns nothing.
-        unsafe { m.put_into(msg) };
+        // The old content is released after the new message is in place (its free
+        // function may re-enter the API).
+        // SAFETY: validated above; only this thread uses the struct during the call.
+        drop(unsafe { m.replace_in(msg) });
         Ok(n.min(c_int::MAX as usize) as c_int)
     })
 }

@@ -77,7 +77,11 @@ impl ActiveSet {
 
     /// Moves the cursor to the next usable pipe.
     pub(crate) fn advance(&mut self) {
-        self.current = (self.current + 1) % self.active;
+        // A compare, not `% active`: a division on every message costs more than the rest.
+        self.current += 1;
+        if self.current >= self.active {
+            self.current = 0;
+        }
     }
 
     /// The pipe under the cursor cannot be used for now.
