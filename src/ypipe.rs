@@ -426,6 +426,38 @@ mod loom_tests {
     use loom::sync::atomic::AtomicUsize;
     use loom::sync::Arc;
 
+    /// Chunk recycling: with five items in chunks of two, the writer may reuse the first
+    /// chunk as soon as the reader has put it back, while the reader is still in the second:
+    /// the reader's last reads of a chunk must happen before the writer's new writes into it
+    /// (loom checks every slot access), and no item may be lost or reordered.
+    #[test]
+    fn loom_ypipe_recycles_chunks() {
+        const N: usize = 5;
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(2);
+        b.check(|| {
+            let (mut w, mut r) = ypipe::<usize>();
+            let t = loom::thread::spawn(move || {
+                for i in 0..N {
+                    w.write(i);
+                    w.flush();
+                }
+                w
+            });
+            let mut next = 0;
+            while next < N {
+                match r.read() {
+                    Some(v) => {
+                        assert_eq!(v, next);
+                        next += 1;
+                    }
+                    None => loom::thread::yield_now(),
+                }
+            }
+            drop(t.join().unwrap());
+        });
+    }
+
     /// The flush/check_read handshake: every item arrives in order, each time the reader
     /// sleeps exactly one flush reports it (no lost wake-up, no wake-up without a sleep), and
     /// the chunks (2 slots under loom) are handed over and recycled safely.
