@@ -426,6 +426,16 @@ impl Pipe {
         if !self.check_write() {
             return Err(msg);
         }
+        self.write_checked(msg);
+        Ok(())
+    }
+
+    /// Writes one part after `check_write` said yes (nothing since has written to this
+    /// pipe). The message moves straight into the queue: a caller that checks first does
+    /// not copy it in and out of a `Result` on the way.
+    #[inline]
+    pub(crate) fn write_checked(&mut self, msg: Msg) {
+        debug_assert!(self.check_write());
         let more = msg.more();
         let counted = !more && msg.flags() & Msg::ROUTING_ID == 0;
         self.out.write(msg);
@@ -433,7 +443,6 @@ impl Pipe {
         if counted {
             self.msgs_written += 1;
         }
-        Ok(())
     }
 
     /// Publishes what was written; wakes the peer if it was asleep on this pipe.

@@ -42,30 +42,26 @@ impl LoadBalancer {
             self.dropping = more;
             return Ok(None);
         }
-        let mut msg = msg;
         while let Some(idx) = self.set.current() {
             let pipe = pipes.at(idx);
-            match pipe.write(msg) {
-                Ok(()) => {
-                    self.more = more;
-                    if !more {
-                        pipe.flush();
-                        self.set.advance();
-                    }
-                    return Ok(Some(idx));
+            // Checked first, so the message moves only once, into the pipe.
+            if pipe.check_write() {
+                pipe.write_checked(msg);
+                self.more = more;
+                if !more {
+                    pipe.flush();
+                    self.set.advance();
                 }
-                Err(m) => {
-                    // Mid-message a write cannot fail on HWM; only a dead pipe stops it.
-                    // The rest of that message is dropped, never sent elsewhere half-done.
-                    let was_more = self.more;
-                    self.more = false;
-                    self.set.deactivate_current();
-                    if was_more {
-                        self.dropping = more;
-                        return Ok(None);
-                    }
-                    msg = m;
-                }
+                return Ok(Some(idx));
+            }
+            // Mid-message a write cannot fail on HWM; only a dead pipe stops it.
+            // The rest of that message is dropped, never sent elsewhere half-done.
+            let was_more = self.more;
+            self.more = false;
+            self.set.deactivate_current();
+            if was_more {
+                self.dropping = more;
+                return Ok(None);
             }
         }
         Err((Errno(libc::EAGAIN), msg))
