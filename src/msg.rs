@@ -1168,6 +1168,40 @@ mod tests {
         assert_eq!(*FREED_ON.lock().unwrap(), Some(tid));
     }
 
+    /// Clones dropped at once on several threads: exactly one drop frees (the others
+    /// decrement), whichever of them sees the count at 1 first; never two, never none.
+    #[test]
+    fn concurrent_drops_free_once() {
+        static RACE_FREED: AtomicUsize = AtomicUsize::new(0);
+        unsafe extern "C" fn race_free(data: *mut c_void, _hint: *mut c_void) {
+            // SAFETY: the test allocated data as a Box<[u8; 64]>.
+            drop(unsafe { Box::from_raw(data as *mut [u8; 64]) });
+            RACE_FREED.fetch_add(1, Ordering::SeqCst);
+        }
+        const ROUNDS: usize = 300;
+        for round in 0..ROUNDS {
+            let buf = Box::into_raw(Box::new([7u8; 64])) as *mut u8;
+            // SAFETY: buf is a live 64-byte Box that race_free frees.
+            let m = unsafe { Msg::from_user_buffer(buf, 64, race_free, ptr::null_mut()) }.unwrap();
+            let go = Arc::new(std::sync::Barrier::new(4));
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    let (c, go) = (m.clone(), go.clone());
+                    std::thread::spawn(move || {
+                        go.wait();
+                        assert_eq!(c.data()[63], 7);
+                        drop(c);
+                    })
+                })
+                .collect();
+            drop(m);
+            for t in threads {
+                t.join().unwrap();
+            }
+            assert_eq!(RACE_FREED.load(Ordering::SeqCst), round + 1);
+        }
+    }
+
     #[test]
     fn bitwise_move_keeps_working() {
         let mut slots = [const { MaybeBytes([0u8; 64]) }; 2];
