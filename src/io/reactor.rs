@@ -9,7 +9,7 @@ use crate::io::command::Command;
 use crate::io::mailbox::Mailbox;
 use crate::pipe::{PipeId, PipeMap};
 use mio::{Events, Poll, Registry, Token};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -97,7 +97,7 @@ pub(crate) struct Reactor {
     by_pipe: PipeMap<usize>,
     /// The slots working for each socket, so closing a socket (or one of its endpoints)
     /// visits its objects rather than every object of the thread.
-    by_socket: HashMap<u64, Vec<usize>>,
+    by_socket: HashMap<u64, HashSet<usize>>,
     timers: BTreeSet<Timer>,
     /// Objects that yielded, to resume after this turn's events: (slot, generation).
     yielded: Vec<(usize, u64)>,
@@ -216,7 +216,7 @@ impl Reactor {
 
     /// The slots of a socket's objects as they are now (closing may remove some).
     fn slots_of(&self, socket_id: u64) -> Vec<usize> {
-        self.by_socket.get(&socket_id).cloned().unwrap_or_default()
+        self.by_socket.get(&socket_id).map(|s| s.iter().copied().collect()).unwrap_or_default()
     }
 
     fn fire_timers(&mut self) {
@@ -259,7 +259,7 @@ impl Reactor {
                 self.objects.len() - 1
             }
         };
-        self.by_socket.entry(socket).or_default().push(slot);
+        self.by_socket.entry(socket).or_default().insert(slot);
         self.with_object(slot, |obj, ctl| obj.register(ctl));
         slot
     }
@@ -317,7 +317,8 @@ impl Reactor {
         let e = &mut self.objects[slot];
         let Some(mut obj) = e.obj.take() else { return };
         if let Some(slots) = self.by_socket.get_mut(&e.socket) {
-            slots.retain(|&s| s != slot);
+            // A set: closing a socket with n connections stays O(n), not O(n^2).
+            slots.remove(&slot);
             if slots.is_empty() {
                 self.by_socket.remove(&e.socket);
             }
