@@ -21,6 +21,10 @@ pub(crate) struct Mailbox {
     signal: Signal,
     /// Set by every send: lets the owner skip the queue on its message path.
     pending: AtomicBool,
+    /// One thread of a thread-safe socket sleeps on the eventfd (`wait`) while others
+    /// take commands: they must leave the signal for it, or it sleeps on with the command
+    /// it waited for already run (a sender blocked at the HWM never learning of room).
+    polled: AtomicBool,
 }
 
 struct ReaderState {
@@ -55,6 +59,7 @@ impl Mailbox {
             reader: Mutex::new(ReaderState { reader: r, active: false }),
             signal,
             pending: AtomicBool::new(false),
+            polled: AtomicBool::new(false),
         })
     }
 
@@ -105,11 +110,21 @@ impl Mailbox {
                 r.active = false;
                 return;
             }
+            if self.polled.load(Ordering::SeqCst) {
+                // The sleeper drains it once it wakes (its own `take`, after `set_polled`).
+                return;
+            }
             if !self.signal.lower() {
                 return;
             }
             r.active = true;
         }
+    }
+
+    /// A thread-safe socket's poller is about to sleep in `wait` (true) or is back (false);
+    /// set under the socket's lock, which every `take` holds too.
+    pub(crate) fn set_polled(&self, on: bool) {
+        self.polled.store(on, Ordering::SeqCst);
     }
 
     /// Waits until a command is pending or `deadline` passes (None: forever).
@@ -349,6 +364,42 @@ mod loom_tests {
             }
             t.join().unwrap();
             assert_eq!(ids(&got), vec![1, 2]);
+        });
+    }
+
+    /// A thread-safe socket: one thread sleeps on the eventfd (`set_polled`, `wait`) while
+    /// another takes the command it waits for, pokes it, and takes again. The sleeper must
+    /// still wake: the second take may not drain the poke (it did, and a sender blocked at
+    /// the HWM slept on forever, test_draft_sockets' stress test hanging now and then).
+    #[test]
+    fn loom_mailbox_poller_keeps_its_signal() {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(2);
+        b.check(|| {
+            let mb = Arc::new(Mailbox::new().unwrap());
+            mb.set_polled(true);
+            let (m1, m2) = (mb.clone(), mb.clone());
+            let sender = loom::thread::spawn(move || m1.send(cmd(1)));
+            let other = loom::thread::spawn(move || {
+                let mut got = Vec::new();
+                while got.is_empty() {
+                    if m2.has_pending() {
+                        m2.take(&mut got);
+                    } else {
+                        loom::thread::yield_now();
+                    }
+                }
+                m2.poke();
+                let mut more = Vec::new();
+                if m2.has_pending() {
+                    m2.take(&mut more);
+                }
+                assert!(more.is_empty());
+            });
+            mb.wait(None).unwrap();
+            mb.set_polled(false);
+            sender.join().unwrap();
+            other.join().unwrap();
         });
     }
 

@@ -151,7 +151,10 @@ impl SafeGuard<'_> {
         if !self.state.polling {
             self.state.polling = true;
             let mailbox = self.safe.mailbox.clone();
+            // The others, taking commands meanwhile, leave the eventfd raised for us.
+            mailbox.set_polled(true);
             let r = MutexGuard::unlocked(&mut self.state, || mailbox.wait(deadline));
+            mailbox.set_polled(false);
             self.state.polling = false;
             // Whatever woke us may matter to the others, and one of them must take over
             // the eventfd if we leave.
