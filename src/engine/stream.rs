@@ -242,10 +242,6 @@ impl StreamEngine {
         self.budget == 0
     }
 
-    fn spend(&mut self, n: usize) {
-        self.budget = self.budget.saturating_sub(n);
-    }
-
     /// Moves messages both ways once: delivers what waits, reads and decodes, then
     /// encodes from the pipe and writes. Ok(progress).
     pub(crate) fn pump(&mut self, inb: &mut Inbound) -> Result<bool, Failure> {
@@ -411,7 +407,7 @@ impl StreamEngine {
                 Ok((0, _)) => return Err(Failure::Io(libc::EPIPE)),
                 Ok((n, offered)) => {
                     progress = true;
-                    self.spend(n);
+                    self.budget = self.budget.saturating_sub(n);
                     if n < offered {
                         self.write_ready = false; // the buffer is full (see `ready`)
                     }

@@ -84,6 +84,8 @@ struct Entry {
     socket: u64,
     timers: Vec<(Instant, TimerId)>,
     pipes: Vec<PipeId>,
+    /// In `yielded`, waiting for its next turn.
+    yielded: bool,
 }
 
 /// A pending time-out: (when, slot, generation of the slot, id).
@@ -168,7 +170,9 @@ impl Reactor {
         std::mem::swap(scratch, &mut self.yielded);
         for (slot, gen) in scratch.drain(..) {
             // Not if the object went in the meantime (its slot may hold another by now).
-            if self.objects.get(slot).is_some_and(|e| e.gen == gen) {
+            let Some(e) = self.objects.get_mut(slot) else { continue };
+            if e.gen == gen {
+                e.yielded = false;
                 self.with_object(slot, |obj, ctl| obj.resume(ctl));
             }
         }
@@ -255,6 +259,7 @@ impl Reactor {
                     socket,
                     timers: Vec::new(),
                     pipes: Vec::new(),
+                    yielded: false,
                 });
                 self.objects.len() - 1
             }
@@ -301,7 +306,8 @@ impl Reactor {
         }
         match step {
             Step::Close => self.remove(slot),
-            Step::Yield if !self.yielded.iter().any(|&(s, _)| s == slot) => {
+            Step::Yield if !e.yielded => {
+                e.yielded = true;
                 self.yielded.push((slot, gen))
             }
             _ => {}
@@ -333,6 +339,7 @@ impl Reactor {
         }
         e.timers.shrink_to(4);
         e.pipes.shrink_to(2);
+        e.yielded = false;
         e.gen += 1;
         self.free.push(slot);
         let registry = self.poll.registry();
@@ -464,11 +471,16 @@ mod tests {
         r.resume_yielded(&mut scratch);
         assert!(drain(&rx).is_empty());
         assert!(r.yielded.is_empty());
-        // Yielded, then closed before its turn: the slot's next tenant is not resumed.
+        // Yielded, then closed before its turn: it is not resumed, and the slot's next
+        // tenant is resumed for its own yield only (once).
+        let mut r = reactor();
         r.command(Command::Adopt(Box::new(Yielder { turns: 5, events: tx.clone() })));
         r.command(Command::CloseSocket { socket_id: 3, linger: 0 });
-        r.command(Command::Adopt(Box::new(Yielder { turns: 0, events: tx.clone() })));
+        r.command(Command::Adopt(Box::new(Yielder { turns: 1, events: tx.clone() })));
         assert_eq!(drain(&rx), ["register", "register"]);
+        assert_eq!(r.objects.len(), 1, "the slot is reused");
+        r.resume_yielded(&mut scratch);
+        assert_eq!(drain(&rx), ["resume"]);
         r.resume_yielded(&mut scratch);
         assert!(drain(&rx).is_empty());
     }
