@@ -15,8 +15,7 @@ pub(crate) type PipeId = u64;
 
 /// A map keyed by pipe id. Ids come from one counter, not from peers, so SipHash's flood
 /// resistance buys nothing here, while every command and activation pays for a lookup.
-pub(crate) type PipeMap<V> =
-    std::collections::HashMap<PipeId, V, std::hash::BuildHasherDefault<PipeIdHasher>>;
+pub(crate) type PipeMap<V> = IdMap<PipeId, V>;
 
 /// Fibonacci hashing of a pipe id: one multiply spreads sequential ids over the high
 /// bits the hash table's control bytes use, and keeps them distinct in the low bits.
@@ -38,7 +37,20 @@ impl std::hash::Hasher for PipeIdHasher {
     fn write_u64(&mut self, id: u64) {
         self.0 = (self.0 ^ id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
+
+    fn write_u32(&mut self, id: u32) {
+        self.write_u64(u64::from(id));
+    }
+
+    fn write_usize(&mut self, id: usize) {
+        self.write_u64(id as u64);
+    }
 }
+
+/// A map keyed by a number this process hands out itself (a pipe index, a SERVER's
+/// routing id): no key comes from a peer, so no flood resistance is needed either.
+pub(crate) type IdMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<PipeIdHasher>>;
 
 /// A plain std atomic even under loom: ids are not part of any protocol being modelled.
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);

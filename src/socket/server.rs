@@ -8,14 +8,14 @@ use super::router::random_u32;
 use super::single::{refuse_multipart, SingleIn};
 use crate::error::{err, Errno, ZResult};
 use crate::msg::Msg;
+use crate::pipe::IdMap;
 use crate::socket::Options;
-use std::collections::HashMap;
 
 pub(crate) struct Server {
     input: SingleIn,
     /// Routing id → pipe, and back.
-    out: HashMap<u32, PipeIdx>,
-    ids: HashMap<PipeIdx, u32>,
+    out: IdMap<u32, PipeIdx>,
+    ids: IdMap<PipeIdx, u32>,
     /// Next id to hand out; starts random and never yields 0, as libzmq's.
     next_id: u32,
     /// The id given to the pipe attached last (what zmq_connect_peer returns).
@@ -26,8 +26,8 @@ impl Default for Server {
     fn default() -> Server {
         Server {
             input: SingleIn::default(),
-            out: HashMap::new(),
-            ids: HashMap::new(),
+            out: IdMap::default(),
+            ids: IdMap::default(),
             next_id: random_u32(),
             last_id: 0,
         }
