@@ -302,11 +302,7 @@ impl StreamEngine {
         let mut progress = false;
         if std::mem::take(&mut self.decode_first) {
             if let State::Zmtp(engine) = &mut self.state {
-                let mut failure = None;
-                let decoded = engine
-                    .filled_into(0, Instant::now(), &mut |f| take_frame(f, inb, &mut failure));
-                let failure = failure.or(decoded.err());
-                if let Some(e) = failure {
+                if let Some(e) = decode_into(engine, 0, inb) {
                     return Err(Failure::Protocol(e));
                 }
                 inb.deliver();
@@ -326,10 +322,7 @@ impl StreamEngine {
                     if n < asked && !self.hup {
                         self.read_ready = false; // the queue is empty (see `ready`)
                     }
-                    let mut failure = None;
-                    let decoded = engine
-                        .filled_into(n, Instant::now(), &mut |f| take_frame(f, inb, &mut failure));
-                    let failure = failure.or(decoded.err());
+                    let failure = decode_into(engine, n, inb);
                     inb.flush();
                     if let Some(e) = failure {
                         // Everything decoded before the error reaches the socket first.
@@ -461,6 +454,14 @@ impl StreamEngine {
             State::Handshake(_) => Ok((0, 0)),
         }
     }
+}
+
+/// Decodes the `n` bytes just read (0: what is already buffered) straight into the pipe
+/// side; the error that ends the connection, if any (what came before it is kept).
+fn decode_into(engine: &mut zmtp::Engine, n: usize, inb: &mut Inbound) -> Option<zmtp::ZmtpError> {
+    let mut failure = None;
+    let decoded = engine.filled_into(n, Instant::now(), &mut |f| take_frame(f, inb, &mut failure));
+    failure.or(decoded.err())
 }
 
 /// Hands one decoded frame to the pipe side; an ERROR command from the peer ends the
