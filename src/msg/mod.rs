@@ -17,6 +17,8 @@
 //! |  62 |    1 | length of an inline body (0..=40) |
 //! |  63 |    1 | length of the group (0..=255) |
 
+mod pool;
+
 use crate::error::{err, ZResult};
 use std::alloc::{self, Layout};
 use std::ffi::{c_void, CStr, CString};
@@ -79,14 +81,13 @@ fn alloc_content(data: *mut u8, len: usize, release: Release, zeroed: bool) -> *
     let Some(layout) = content_layout(extra) else { return ptr::null_mut() };
     // malloc's alignment (16 on every 64-bit glibc target) covers Content's 8.
     const _: () = assert!(align_of::<Content>() <= 2 * size_of::<usize>());
-    // SAFETY: plain C allocation calls with a non-zero size (the header).
-    let raw = unsafe {
-        if zeroed {
-            libc::calloc(1, layout.size())
-        } else {
-            libc::malloc(layout.size())
-        }
-    } as *mut u8;
+    let raw = match pooled(&release, layout.size()) {
+        Some(class) => pool::alloc(class, zeroed),
+        // SAFETY: plain C allocation calls with a non-zero size (the header).
+        None if zeroed => unsafe { libc::calloc(1, layout.size()).cast::<u8>() },
+        // SAFETY: as above.
+        None => unsafe { libc::malloc(layout.size()).cast::<u8>() },
+    };
     if raw.is_null() {
         return ptr::null_mut();
     }
@@ -100,6 +101,15 @@ fn alloc_content(data: *mut u8, len: usize, release: Release, zeroed: bool) -> *
     // SAFETY: c is aligned for Content and points to enough writable memory.
     unsafe { c.write(Content { refs: AtomicUsize::new(1), data, len, release }) };
     c
+}
+
+/// The pool class of a content allocation of `size` bytes: only headers with their bytes
+/// trailing are pooled (the others are small, or their bytes are someone else's).
+fn pooled(release: &Release, size: usize) -> Option<usize> {
+    match release {
+        Release::Trailing => pool::class_of(size),
+        _ => None,
+    }
 }
 
 /// Drops one reference; the last one frees the bytes (calling a user free function).
@@ -123,8 +133,13 @@ unsafe fn release_content(c: *mut Content) {
     }
     // SAFETY: we held the last reference, so nobody else can reach c any more.
     let Content { data, len, release, .. } = unsafe { c.read() };
-    // SAFETY: c came from malloc/calloc in alloc_content.
-    unsafe { libc::free(c as *mut c_void) };
+    let size = size_of::<Content>() + if matches!(release, Release::Trailing) { len } else { 0 };
+    match pooled(&release, size) {
+        // SAFETY: alloc_content took c from this class, and nothing reaches it any more.
+        Some(class) => unsafe { pool::free(class, c as *mut u8) },
+        // SAFETY: c came from malloc/calloc in alloc_content.
+        None => unsafe { libc::free(c as *mut c_void) },
+    }
     match release {
         Release::Trailing => {}
         // SAFETY: data/len/cap are the parts of a Vec that from_vec leaked.
