@@ -19,6 +19,27 @@ static void recv_expect (void *s, const char *want)
     TEST_ASSERT (n == (int) strlen (want) && memcmp (buf, want, n) == 0);
 }
 
+/*  Large bodies come from the message pool, which a child of fork() must leave alone
+    (a parent thread may have been inside it at the fork) and still work without.  */
+static void send_big (void *s, size_t size, char fill)
+{
+    zmq_msg_t msg;
+    TEST_OK (zmq_msg_init_size (&msg, size));
+    memset (zmq_msg_data (&msg), fill, size);
+    TEST_ASSERT (zmq_msg_send (&msg, s, 0) == (int) size);
+}
+
+static void recv_big (void *s, size_t size, char fill)
+{
+    zmq_msg_t msg;
+    TEST_OK (zmq_msg_init (&msg));
+    TEST_ASSERT (zmq_msg_recv (&msg, s, 0) == (int) size);
+    const char *data = (const char *) zmq_msg_data (&msg);
+    for (size_t i = 0; i < size; i++)
+        TEST_ASSERT (data[i] == fill);
+    TEST_OK (zmq_msg_close (&msg));
+}
+
 int main (void)
 {
     ref_setup (30);
@@ -35,6 +56,10 @@ int main (void)
     TEST_OK (zmq_connect (push, ep));
     TEST_ASSERT (zmq_send (push, "before", 6, 0) == 6);
     recv_expect (pull, "before");
+    for (int i = 0; i < 50; i++) {
+        send_big (push, 3000, 'p');
+        recv_big (pull, 3000, 'p');
+    }
     void *a = zmq_socket (ctx, ZMQ_PAIR);
     void *b = zmq_socket (ctx, ZMQ_PAIR);
     TEST_OK (zmq_bind (a, "inproc://fork"));
@@ -58,12 +83,24 @@ int main (void)
         TEST_ASSERT (out);
         TEST_OK (zmq_connect (out, ep));
         TEST_ASSERT (zmq_send (out, "from child", 10, 0) == 10);
+        send_big (out, 5000, 'c');
+        void *x = zmq_socket (own, ZMQ_PAIR);
+        void *y = zmq_socket (own, ZMQ_PAIR);
+        TEST_OK (zmq_bind (x, "inproc://child"));
+        TEST_OK (zmq_connect (y, "inproc://child"));
+        for (int i = 0; i < 50; i++) {
+            send_big (x, 3000, 'x');
+            recv_big (y, 3000, 'x');
+        }
+        TEST_OK (zmq_close (x));
+        TEST_OK (zmq_close (y));
         TEST_OK (zmq_close (out));
         TEST_OK (zmq_ctx_term (own));
         _exit (0);
     }
 
     recv_expect (pull, "from child");
+    recv_big (pull, 5000, 'c');
     int status;
     TEST_ASSERT (waitpid (pid, &status, 0) == pid);
     if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
@@ -74,6 +111,8 @@ int main (void)
     /*  The parent's sockets, connections and I/O thread are untouched.  */
     TEST_ASSERT (zmq_send (push, "after", 5, 0) == 5);
     recv_expect (pull, "after");
+    send_big (push, 3000, 'q');
+    recv_big (pull, 3000, 'q');
     TEST_ASSERT (zmq_send (a, "pair", 4, 0) == 4);
     recv_expect (b, "pair");
     void *late = zmq_socket (ctx, ZMQ_PUSH);

@@ -1,23 +1,26 @@
 //! Recycled message bodies.
 //!
-//! A large message is allocated by the thread that sends it and freed by the one that
-//! receives it. With glibc, bodies over its per-thread cache (1 KiB) then go through the
-//! sender's arena lock from both threads at once, and at a million messages a second that
-//! lock's futex calls cost more than the rest of the message's trip. Here a freed body goes
-//! into a small lock-free queue of its size class, and the next allocation of that class
-//! takes it from there: one atomic operation on each side, no lock, no syscall.
+//! A message body is allocated by the thread that sends it and freed by another: the I/O
+//! thread that wrote it out, or the thread that received it. glibc's per-thread cache only
+//! helps a thread that frees what it allocated, so with bodies crossing threads every
+//! allocation takes the sender's arena lock (and over 1 KiB every free does too), and the
+//! two threads contend for it, futex calls and all. Here a freed body goes into a small
+//! lock-free queue of its size class, and the next allocation of that class takes it from
+//! there: one atomic operation on each side, no lock, no syscall.
 //!
 //! Classes are eight per doubling of the block size, so a block is at most 1/8 larger than
-//! asked for. Each class keeps a bounded number of blocks (by bytes); a block that does not
-//! fit goes back to malloc, and an empty class falls back to malloc, so the pool changes
-//! how often the allocator is called, never what memory is available.
+//! asked for. Each class keeps a bounded number of blocks, all classes together a bounded
+//! number of bytes; a block that does not fit goes back to free, and an empty class falls
+//! back to malloc, so the pool changes how often the allocator is called, never what memory
+//! is available.
 
 use crossbeam_queue::ArrayQueue;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-/// Smallest pooled block: below it glibc's per-thread cache is already lock-free.
-const MIN_BLOCK: usize = 1024;
+/// Pooled blocks are larger than this (a body of up to 40 bytes lives in the message, so
+/// the smallest block, its header and 41 bytes, is 89).
+const MIN_BLOCK: usize = 64;
 /// Largest pooled block (larger ones are mapped and unmapped by malloc per message).
 const MAX_BLOCK: usize = 256 * 1024;
 /// Classes per doubling of the block size.
@@ -204,7 +207,7 @@ mod tests {
     fn blocks_are_reused_and_each_class_is_bounded() {
         // A pool of the test's own: the process's is shared with the other tests.
         let pool = Pool::new(POOL_BYTES);
-        for size in [1500, 40_000, MAX_BLOCK] {
+        for size in [100, 1500, 40_000, MAX_BLOCK] {
             let c = class_of(size).unwrap();
             let blocks: Vec<*mut u8> =
                 (0..CLASS_BLOCKS + 3).map(|_| pool.alloc(c, false)).collect();
@@ -216,11 +219,13 @@ mod tests {
             let q = pool.queue(c).expect("made on the first free");
             assert!(q.len() <= CLASS_BLOCKS && q.len() * class_size(c) <= CLASS_BYTES);
             assert_eq!(q.len(), q.capacity(), "full: the rest went back to free");
-            let again = pool.alloc(c, true);
+            // Larger zeroed blocks come fresh from calloc instead.
+            let zeroed = class_size(c) <= CLEAR_MAX;
+            let again = pool.alloc(c, zeroed);
             assert!(blocks.contains(&again), "a freed block is handed out again");
             // SAFETY: the block has class_size(c) bytes.
             let bytes = unsafe { std::slice::from_raw_parts(again, class_size(c)) };
-            assert!(bytes.iter().all(|&b| b == 0), "a zeroed block is cleared");
+            assert!(!zeroed || bytes.iter().all(|&b| b == 0), "a zeroed block is cleared");
             // SAFETY: as above.
             unsafe { pool.free(c, again) };
         }
