@@ -26,9 +26,13 @@ const MAX_BLOCK: usize = 256 * 1024;
 /// Classes per doubling of the block size.
 const STEPS_LOG2: u32 = 3;
 const CLASSES: usize = ((MAX_BLOCK / MIN_BLOCK).trailing_zeros() as usize) << STEPS_LOG2;
-/// Bytes one class may keep, and blocks.
+/// Bytes one class may keep (its blocks and its queue's slots), and blocks. A pool only
+/// helps while it can take a whole burst of frees: as many bodies as were in flight at
+/// once, e.g. ten connections' pipes at their HWM of 1000 (ROUTER fed by ten DEALERs).
 const CLASS_BYTES: usize = 1024 * 1024;
-const CLASS_BLOCKS: usize = 64;
+const CLASS_BLOCKS: usize = 8192;
+/// A queue slot: the block's address and the queue's sequence stamp.
+const SLOT: usize = 2 * size_of::<usize>();
 /// Bytes all classes together may keep: classes take their share from this when first
 /// used, so a process that uses a few sizes has full pools for them and one that uses
 /// every size keeps no more than this.
@@ -84,7 +88,7 @@ impl Pool {
     /// The queue of `class`, taking its share of the budget the first time.
     fn queue_or_make(&self, class: usize) -> Option<&ArrayQueue<Block>> {
         let make = || {
-            let size = class_size(class);
+            let size = class_size(class) + SLOT;
             let want = (CLASS_BYTES / size).clamp(1, CLASS_BLOCKS) * size;
             let got = match self
                 .budget
@@ -209,15 +213,18 @@ mod tests {
         let pool = Pool::new(POOL_BYTES);
         for size in [100, 1500, 40_000, MAX_BLOCK] {
             let c = class_of(size).unwrap();
-            let blocks: Vec<*mut u8> =
-                (0..CLASS_BLOCKS + 3).map(|_| pool.alloc(c, false)).collect();
+            // The first block freed makes the class's queue.
+            // SAFETY: from alloc(c), given back once.
+            unsafe { pool.free(c, pool.alloc(c, false)) };
+            let kept = pool.queue(c).expect("made on the first free").capacity();
+            let blocks: Vec<*mut u8> = (0..kept + 3).map(|_| pool.alloc(c, false)).collect();
             assert!(blocks.iter().all(|b| !b.is_null()));
             for &b in &blocks {
                 // SAFETY: each came from alloc(c) and is given back once.
                 unsafe { pool.free(c, b) };
             }
             let q = pool.queue(c).expect("made on the first free");
-            assert!(q.len() <= CLASS_BLOCKS && q.len() * class_size(c) <= CLASS_BYTES);
+            assert!(q.len() <= CLASS_BLOCKS && q.len() * (class_size(c) + SLOT) <= CLASS_BYTES);
             assert_eq!(q.len(), q.capacity(), "full: the rest went back to free");
             // Larger zeroed blocks come fresh from calloc instead.
             let zeroed = class_size(c) <= CLEAR_MAX;
@@ -237,12 +244,13 @@ mod tests {
         let pool = Pool::new(3 * CLASS_BYTES / 2);
         let mut kept = 0;
         for c in (0..CLASSES).rev() {
-            let blocks: Vec<*mut u8> = (0..CLASS_BLOCKS).map(|_| pool.alloc(c, false)).collect();
+            let n = (CLASS_BYTES / class_size(c)).min(CLASS_BLOCKS);
+            let blocks: Vec<*mut u8> = (0..n).map(|_| pool.alloc(c, false)).collect();
             for b in blocks {
                 // SAFETY: from alloc(c), given back once.
                 unsafe { pool.free(c, b) };
             }
-            kept += pool.queue(c).map_or(0, |q| q.len() * class_size(c));
+            kept += pool.queue(c).map_or(0, |q| q.len() * (class_size(c) + SLOT));
         }
         assert!(kept <= 3 * CLASS_BYTES / 2, "kept {kept}");
         assert!(pool.queue(CLASSES - 1).is_some(), "the first class used got its share");
