@@ -311,7 +311,10 @@ impl StreamEngine {
         while self.read_ready && inb.is_clear() && self.budget > 0 {
             let State::Zmtp(engine) = &mut self.state else { break };
             let (got, asked) = match engine.read_target() {
-                zmtp::ReadBuf::Batch(buf) => (self.stream.read(buf), buf.len()),
+                zmtp::ReadBuf::Batch(buf, from) => {
+                    let asked = buf.len() - from;
+                    (self.stream.recv_batch(buf, from), asked)
+                }
                 zmtp::ReadBuf::Body(body) => (self.stream.recv_body(body), body.remaining()),
             };
             match got {

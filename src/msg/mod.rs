@@ -697,18 +697,20 @@ impl Msg {
     }
 }
 
-/// A body of a known size being filled front to back (the decoder's frame in progress).
-/// The bytes past those filled are not initialised until handed out, so only this type
-/// touches them: it copies in through raw pointers, zeroes what it lends as a slice, and
-/// gives the message out only whole.
 /// A receive buffer that messages point into without a copy (ZMQ_ZERO_COPY_RECV, as
 /// libzmq's shared message allocator): one reference-counted allocation; the decoder holds
 /// one reference and every message made from it another, so it is freed (on any thread)
 /// when the last of them goes. The decoder only ever writes past what it has lent.
+///
+/// It is not cleared when allocated (a fresh one per read while messages hold the last):
+/// bytes past `init` are uninitialised, written only through raw pointers or by the kernel,
+/// and never handed out as a slice before they are.
 pub(crate) struct SharedBuf {
     content: *mut Content,
     /// Bytes from the start that messages may point into: never written again.
     lent: usize,
+    /// Bytes from the start that are initialised.
+    init: usize,
 }
 
 // SAFETY: the content is reference-counted atomically and SharedBuf only writes the part
@@ -716,13 +718,13 @@ pub(crate) struct SharedBuf {
 unsafe impl Send for SharedBuf {}
 
 impl SharedBuf {
-    /// A buffer of `cap` zeroed bytes; ENOMEM if they cannot be allocated.
+    /// A buffer of `cap` bytes, none initialised; ENOMEM if they cannot be allocated.
     pub(crate) fn new(cap: usize) -> ZResult<SharedBuf> {
-        let c = alloc_content(ptr::null_mut(), cap, Release::Trailing, true);
+        let c = alloc_content(ptr::null_mut(), cap, Release::Trailing, false);
         if c.is_null() {
             return err(libc::ENOMEM);
         }
-        Ok(SharedBuf { content: c, lent: 0 })
+        Ok(SharedBuf { content: c, lent: 0, init: 0 })
     }
 
     fn parts(&self) -> (*mut u8, usize) {
@@ -732,6 +734,11 @@ impl SharedBuf {
 
     pub(crate) fn len(&self) -> usize {
         self.parts().1
+    }
+
+    /// How many bytes from the start hold data (written or cleared).
+    pub(crate) fn initialised(&self) -> usize {
+        self.init
     }
 
     /// No message points into the buffer any more: all of it may be written again.
@@ -744,26 +751,67 @@ impl SharedBuf {
         self.lent == 0
     }
 
-    /// Bytes `range`, for reading.
+    /// Bytes `range`, for reading (only initialised ones).
     pub(crate) fn get(&self, range: std::ops::Range<usize>) -> &[u8] {
-        let (data, len) = self.parts();
-        assert!(range.start <= range.end && range.end <= len);
-        // SAFETY: in bounds, initialised (zeroed at allocation), and nobody writes them
-        // while we read: messages only read theirs (C may write its own body, which lies
-        // before `lent`, and the decoder only reads past what it lent).
+        let (data, _) = self.parts();
+        assert!(range.start <= range.end && range.end <= self.init);
+        // SAFETY: in bounds, initialised, and nobody writes them while we read: messages
+        // only read theirs (C may write its own body, which lies before `lent`, and the
+        // decoder only reads past what it lent).
         unsafe { std::slice::from_raw_parts(data.add(range.start), range.len()) }
     }
 
-    /// Bytes `from..`, for writing: only past everything lent to messages.
+    /// Bytes `from..`, for writing: only past everything lent to messages. The tests and
+    /// fuzz targets write this way; the rest not yet initialised is cleared first, once.
     pub(crate) fn spare_mut(&mut self, from: usize) -> &mut [u8] {
         let (data, len) = self.parts();
         assert!(from >= self.lent && from <= len, "writing over bytes lent to a message");
+        if self.init < len {
+            // SAFETY: init..len is within the buffer, and no message points there.
+            unsafe { ptr::write_bytes(data.add(self.init), 0, len - self.init) };
+            self.init = len;
+        }
         // SAFETY: in bounds and initialised; no message points at or past `lent`, and we
         // are the only writer.
         unsafe { std::slice::from_raw_parts_mut(data.add(from), len - from) }
     }
 
-    /// A buffer of `cap` zeroed bytes; aborts like `Vec` if memory runs out.
+    /// Copies `src` in at `at` (past everything lent).
+    pub(crate) fn write_at(&mut self, at: usize, src: &[u8]) {
+        let (data, len) = self.parts();
+        assert!(at >= self.lent && at <= len && src.len() <= len - at, "write out of place");
+        // SAFETY: in bounds, past what is lent, and we are the only writer; a raw copy
+        // forms no reference to uninitialised bytes. `src` cannot overlap: it is borrowed
+        // from elsewhere (a shared borrow of this buffer would conflict with &mut self).
+        unsafe { ptr::copy_nonoverlapping(src.as_ptr(), data.add(at), src.len()) };
+        if at <= self.init {
+            self.init = self.init.max(at + src.len());
+        }
+    }
+
+    /// Reads into bytes `from..` (past everything lent) from `sock` (one `recv`) without
+    /// clearing them first: the kernel writes every byte it reports.
+    pub(crate) fn recv(&mut self, from: usize, sock: &socket2::Socket) -> std::io::Result<usize> {
+        let (data, len) = self.parts();
+        assert!(from >= self.lent && from <= len, "reading over bytes lent to a message");
+        // SAFETY: in bounds and past what is lent, and we are the only writer; as
+        // MaybeUninit the slice claims nothing about their contents.
+        let spare = unsafe {
+            std::slice::from_raw_parts_mut(
+                data.add(from) as *mut std::mem::MaybeUninit<u8>,
+                len - from,
+            )
+        };
+        let n = sock.recv(spare)?;
+        // socket2's recv initialises the first n bytes (the kernel's count); bytes from
+        // init to `from`, if any, were not, so the mark only moves over a contiguous run.
+        if from <= self.init {
+            self.init = self.init.max(from + n.min(len - from));
+        }
+        Ok(n)
+    }
+
+    /// A buffer of `cap` bytes; aborts like `Vec` if memory runs out.
     pub(crate) fn with_capacity(cap: usize) -> SharedBuf {
         match SharedBuf::new(cap) {
             Ok(b) => b,
@@ -771,16 +819,21 @@ impl SharedBuf {
         }
     }
 
-    /// Moves bytes `range` to the front (compaction); only when nothing is lent.
+    /// Moves bytes `range` (initialised ones) to the front (compaction); only when nothing
+    /// is lent.
     pub(crate) fn move_to_front(&mut self, range: std::ops::Range<usize>) {
         assert!(self.lent == 0, "moving bytes over a lent body");
-        self.spare_mut(0).copy_within(range, 0);
+        assert!(range.start <= range.end && range.end <= self.init);
+        let (data, _) = self.parts();
+        // SAFETY: both ranges are within the initialised bytes; nothing is lent and we
+        // are the only writer; ptr::copy allows the overlap.
+        unsafe { ptr::copy(data.add(range.start), data, range.len()) };
     }
 
     /// A message whose body is bytes `off..off + len` of this buffer, without a copy.
     pub(crate) fn msg(&mut self, off: usize, len: usize) -> Msg {
-        let (data, cap) = self.parts();
-        assert!(off <= cap && len <= cap - off);
+        let (data, _) = self.parts();
+        assert!(off <= self.init && len <= self.init - off, "lending uninitialised bytes");
         // SAFETY: the content is live; the new reference is owned by the message.
         unsafe { (*self.content).refs.fetch_add(1, Ordering::Relaxed) };
         self.lent = self.lent.max(off + len);
@@ -796,6 +849,10 @@ impl Drop for SharedBuf {
     }
 }
 
+/// A body of a known size being filled front to back (the decoder's frame in progress).
+/// The bytes past those filled are not initialised until handed out, so only this type
+/// touches them: it copies in through raw pointers, zeroes what it lends as a slice, and
+/// gives the message out only whole.
 pub(crate) struct Filling {
     msg: Msg,
     /// Bytes written from the front.
@@ -1020,6 +1077,45 @@ mod tests {
         }
         sender.join().unwrap();
         assert_eq!(f.into_msg().data(), &body[..]);
+    }
+
+    #[test]
+    fn shared_buf_receives_into_uninitialised_memory() {
+        use std::io::Write;
+        let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let sock = socket2::SockRef::from(&b);
+        let mut buf = SharedBuf::new(64).unwrap();
+        assert_eq!(buf.initialised(), 0);
+        a.write_all(b"hello, world").unwrap();
+        assert_eq!(buf.recv(0, &sock).unwrap(), 12);
+        assert_eq!(buf.initialised(), 12);
+        assert_eq!(buf.get(0..12), b"hello, world");
+        // Lend a part; reads and writes go on past it.
+        let m = buf.msg(7, 5);
+        assert_eq!(m.data(), b"world");
+        a.write_all(b"!!").unwrap();
+        assert_eq!(buf.recv(12, &sock).unwrap(), 2);
+        assert_eq!(buf.get(10..14), b"ld!!");
+        assert!(!buf.reclaim(), "a message still points into it");
+        drop(m);
+        assert!(buf.reclaim());
+        buf.move_to_front(7..14);
+        assert_eq!(buf.get(0..7), b"world!!");
+        // Copied in elsewhere, then handed out as a slice: the rest reads as zeros.
+        let mut fresh = SharedBuf::new(16).unwrap();
+        fresh.write_at(0, buf.get(0..7));
+        assert_eq!(fresh.initialised(), 7);
+        assert_eq!(fresh.spare_mut(7), &[0u8; 9][..]);
+        assert_eq!(fresh.initialised(), 16);
+        assert_eq!(fresh.get(0..7), b"world!!");
+    }
+
+    #[test]
+    #[should_panic(expected = "lending uninitialised bytes")]
+    fn shared_buf_lends_only_initialised_bytes() {
+        let mut buf = SharedBuf::new(64).unwrap();
+        buf.write_at(0, b"abc");
+        let _ = buf.msg(0, 4);
     }
 
     #[test]

@@ -78,6 +78,15 @@ impl Stream {
         Some(PeerCred { uid: c.uid(), gid: c.gid(), pid: c.pid() })
     }
 
+    /// Reads into a receive buffer from `from` on, without clearing it first.
+    pub(crate) fn recv_batch(
+        &self,
+        buf: &mut crate::msg::SharedBuf,
+        from: usize,
+    ) -> io::Result<usize> {
+        buf.recv(from, &self.sock())
+    }
+
     /// Reads into a large message body being filled, without clearing it first.
     pub(crate) fn recv_body(&self, body: &mut crate::msg::Filling) -> io::Result<usize> {
         body.recv(&self.sock())

@@ -71,7 +71,8 @@ pub(super) fn parse_header(framing: Framing, hdr: &[u8]) -> Result<(bool, bool, 
 /// Where the next read lands: the batch buffer, or (for a body too large to pass through
 /// it) straight into the message being filled.
 pub(crate) enum ReadBuf<'a> {
-    Batch(&'a mut [u8]),
+    /// The batch buffer, from this offset on.
+    Batch(&'a mut SharedBuf, usize),
     Body(&'a mut Filling),
 }
 
@@ -142,12 +143,12 @@ impl Decoder {
         self.zero_copy = on;
     }
 
-    /// Where the next read should land, as a slice (a large body is cleared first, once).
+    /// Where the next read should land, as a slice (cleared first, once).
     /// Call only after `decode` returned `NeedInput`. The fuzz targets and tests feed bytes
     /// this way; the engine reads with `read_target`.
     pub(crate) fn read_buf(&mut self) -> &mut [u8] {
         match self.read_target() {
-            ReadBuf::Batch(b) => b,
+            ReadBuf::Batch(b, from) => b.spare_mut(from),
             ReadBuf::Body(body) => body.spare_mut(),
         }
     }
@@ -174,15 +175,14 @@ impl Decoder {
                 self.buf.move_to_front(self.start..self.end);
             } else {
                 let mut fresh = SharedBuf::with_capacity(cap);
-                let n = self.end - self.start;
-                fresh.spare_mut(0)[..n].copy_from_slice(self.buf.get(self.start..self.end));
+                fresh.write_at(0, self.buf.get(self.start..self.end));
                 self.buf = fresh;
             }
             self.end -= self.start;
             self.start = 0;
         }
         self.direct = false;
-        ReadBuf::Batch(self.buf.spare_mut(self.end))
+        ReadBuf::Batch(&mut self.buf, self.end)
     }
 
     /// `n` bytes were read into the last `read_target()` / `read_buf()`.
@@ -192,7 +192,7 @@ impl Decoder {
                 body.advance(n);
             }
         } else {
-            self.end = (self.end + n).min(self.buf.len());
+            self.end = (self.end + n).min(self.buf.initialised());
         }
     }
 
