@@ -103,6 +103,9 @@ fn alloc_content(data: *mut u8, len: usize, release: Release, zeroed: bool) -> *
     c
 }
 
+// A pooled block has room for the header in front of its body.
+const _: () = assert!(size_of::<Content>() <= pool::HEADROOM);
+
 /// The pool class of a content allocation of `size` bytes: only headers with their bytes
 /// trailing are pooled (the others are small, or their bytes are someone else's).
 fn pooled(release: &Release, size: usize) -> Option<usize> {

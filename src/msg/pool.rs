@@ -8,8 +8,8 @@
 //! lock-free queue of its size class, and the next allocation of that class takes it from
 //! there: one atomic operation on each side, no lock, no syscall.
 //!
-//! Classes are eight per doubling of the block size, so a block is at most 1/8 larger than
-//! asked for. Each class keeps a bounded number of blocks, all classes together a bounded
+//! Classes are eight per doubling of the body size, so a body gets at most 1/8 more room
+//! than asked for (none for round sizes: see HEADROOM). Each class keeps a bounded number of blocks, all classes together a bounded
 //! number of bytes; a block that does not fit goes back to free, and an empty class falls
 //! back to malloc, so the pool changes how often the allocator is called, never what memory
 //! is available.
@@ -18,14 +18,17 @@ use crossbeam_queue::ArrayQueue;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-/// Pooled blocks are larger than this (a body of up to 40 bytes lives in the message, so
-/// the smallest block, its header and 41 bytes, is 89).
-const MIN_BLOCK: usize = 64;
-/// Largest pooled block (larger ones are mapped and unmapped by malloc per message).
-const MAX_BLOCK: usize = 256 * 1024;
+/// Room in every block for what precedes the body (the message's content header), so the
+/// classes are spaced over body sizes: a body of a round size (8 KiB, the receive buffer;
+/// 64 KiB) takes a block with no rounding up.
+pub(super) const HEADROOM: usize = 48;
+/// Pooled bodies are larger than this (a body of up to 40 bytes lives in the message).
+const MIN_BODY: usize = 32;
+/// Largest pooled body (larger ones are mapped and unmapped by malloc per message).
+const MAX_BODY: usize = 256 * 1024;
 /// Classes per doubling of the block size.
 const STEPS_LOG2: u32 = 3;
-const CLASSES: usize = ((MAX_BLOCK / MIN_BLOCK).trailing_zeros() as usize) << STEPS_LOG2;
+const CLASSES: usize = ((MAX_BODY / MIN_BODY).trailing_zeros() as usize) << STEPS_LOG2;
 /// Bytes one class may keep (its blocks and its queue's slots), and blocks. A pool only
 /// helps while it can take a whole burst of frees: as many bodies as were in flight at
 /// once, e.g. ten connections' pipes at their HWM of 1000 (ROUTER fed by ten DEALERs).
@@ -146,19 +149,20 @@ impl Pool {
 const fn class_size(i: usize) -> usize {
     let steps = 1 << STEPS_LOG2;
     let (e, sub) = (i >> STEPS_LOG2, i & (steps - 1));
-    (MIN_BLOCK << e) / steps * (steps + sub + 1)
+    HEADROOM + (MIN_BODY << e) / steps * (steps + sub + 1)
 }
 
 /// The class of blocks of `size` bytes, if it is pooled.
 pub(crate) fn class_of(size: usize) -> Option<usize> {
-    if !(MIN_BLOCK < size && size <= MAX_BLOCK) {
+    let body = size.checked_sub(HEADROOM)?;
+    if !(MIN_BODY < body && body <= MAX_BODY) {
         return None;
     }
-    // 2^e <= n < 2^(e+1), with n = size - 1 so that a size equal to a class's is in it.
-    let n = size - 1;
+    // 2^e <= n < 2^(e+1), with n = body - 1 so that a body equal to a class's is in it.
+    let n = body - 1;
     let e = usize::BITS - 1 - n.leading_zeros();
     let sub = (n >> (e - STEPS_LOG2)) & ((1 << STEPS_LOG2) - 1);
-    Some(((e - MIN_BLOCK.trailing_zeros()) as usize) << STEPS_LOG2 | sub)
+    Some(((e - MIN_BODY.trailing_zeros()) as usize) << STEPS_LOG2 | sub)
 }
 
 /// A block of class `class` (see `class_of`), all zero if asked, from the pool or the C
@@ -192,26 +196,32 @@ mod tests {
 
     #[test]
     fn every_pooled_size_fits_its_class() {
-        for size in (MIN_BLOCK + 1..=MAX_BLOCK).step_by(7).chain([MIN_BLOCK + 1, MAX_BLOCK]) {
+        let (min, max) = (HEADROOM + MIN_BODY, HEADROOM + MAX_BODY);
+        for size in (min + 1..=max).step_by(7).chain([min + 1, max]) {
             let c = class_of(size).expect("pooled");
             assert!(class_size(c) >= size, "size {size} class {c}");
-            // At most 1/8 larger than asked for.
-            assert!(class_size(c) - size < size / 8 + 1, "size {size} class {c}");
+            // At most 1/8 of the body larger than asked for.
+            assert!(class_size(c) - size <= (size - HEADROOM) / 8, "size {size} class {c}");
             if c > 0 {
                 assert!(class_size(c - 1) < size, "size {size} fits a smaller class");
             }
         }
-        assert_eq!(class_of(MIN_BLOCK), None);
-        assert_eq!(class_of(MAX_BLOCK + 1), None);
-        assert_eq!(class_of(MAX_BLOCK), Some(CLASSES - 1));
-        assert_eq!(class_size(CLASSES - 1), MAX_BLOCK);
+        // Round bodies take blocks of exactly their size.
+        for body in [64, 1024, 8192, 65536] {
+            assert_eq!(class_size(class_of(HEADROOM + body).unwrap()), HEADROOM + body);
+        }
+        assert_eq!(class_of(min), None);
+        assert_eq!(class_of(5), None);
+        assert_eq!(class_of(max + 1), None);
+        assert_eq!(class_of(max), Some(CLASSES - 1));
+        assert_eq!(class_size(CLASSES - 1), max);
     }
 
     #[test]
     fn blocks_are_reused_and_each_class_is_bounded() {
         // A pool of the test's own: the process's is shared with the other tests.
         let pool = Pool::new(POOL_BYTES);
-        for size in [100, 1500, 40_000, MAX_BLOCK] {
+        for size in [100, 1500, 40_000, HEADROOM + MAX_BODY] {
             let c = class_of(size).unwrap();
             // The first block freed makes the class's queue.
             // SAFETY: from alloc(c), given back once.
