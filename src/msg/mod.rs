@@ -81,7 +81,7 @@ fn alloc_content(data: *mut u8, len: usize, release: Release, zeroed: bool) -> *
     let Some(layout) = content_layout(extra) else { return ptr::null_mut() };
     // malloc's alignment (16 on every 64-bit glibc target) covers Content's 8.
     const _: () = assert!(align_of::<Content>() <= 2 * size_of::<usize>());
-    let raw = match pooled(&release, layout.size()) {
+    let raw = match pool_class(&release, len) {
         Some(class) => pool::alloc(class, zeroed),
         // SAFETY: plain C allocation calls with a non-zero size (the header).
         None if zeroed => unsafe { libc::calloc(1, layout.size()).cast::<u8>() },
@@ -106,11 +106,11 @@ fn alloc_content(data: *mut u8, len: usize, release: Release, zeroed: bool) -> *
 // A pooled block has room for the header in front of its body.
 const _: () = assert!(size_of::<Content>() <= pool::HEADROOM);
 
-/// The pool class of a content allocation of `size` bytes: only headers with their bytes
-/// trailing are pooled (the others are small, or their bytes are someone else's).
-fn pooled(release: &Release, size: usize) -> Option<usize> {
+/// The pool class of a content for `len` bytes: only headers with their bytes trailing are
+/// pooled (the others are small, or their bytes are someone else's).
+fn pool_class(release: &Release, len: usize) -> Option<usize> {
     match release {
-        Release::Trailing => pool::class_of(size),
+        Release::Trailing => pool::class_of(size_of::<Content>().checked_add(len)?),
         _ => None,
     }
 }
@@ -136,8 +136,7 @@ unsafe fn release_content(c: *mut Content) {
     }
     // SAFETY: we held the last reference, so nobody else can reach c any more.
     let Content { data, len, release, .. } = unsafe { c.read() };
-    let size = size_of::<Content>() + if matches!(release, Release::Trailing) { len } else { 0 };
-    match pooled(&release, size) {
+    match pool_class(&release, len) {
         // SAFETY: alloc_content took c from this class, and nothing reaches it any more.
         Some(class) => unsafe { pool::free(class, c as *mut u8) },
         // SAFETY: c came from malloc/calloc in alloc_content.
