@@ -26,7 +26,7 @@ pub(super) const HEADROOM: usize = 48;
 const MIN_BODY: usize = 32;
 /// Largest pooled body (larger ones are mapped and unmapped by malloc per message).
 const MAX_BODY: usize = 256 * 1024;
-/// Classes per doubling of the block size.
+/// Classes per doubling of the body size.
 const STEPS_LOG2: u32 = 3;
 const CLASSES: usize = ((MAX_BODY / MIN_BODY).trailing_zeros() as usize) << STEPS_LOG2;
 /// Bytes one class may keep (its blocks and its queue's slots), and blocks. A pool only
@@ -93,13 +93,9 @@ impl Pool {
         let make = || {
             let size = class_size(class) + SLOT;
             let want = (CLASS_BYTES / size).clamp(1, CLASS_BLOCKS) * size;
-            let got = match self
-                .budget
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| Some(b - want.min(b)))
-            {
-                Ok(before) => want.min(before),
-                Err(_) => unreachable!("the update always succeeds"),
-            };
+            let take = |b: usize| Some(b - want.min(b));
+            let before = self.budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, take);
+            let got = want.min(before.unwrap_or_else(|b| b));
             (got >= size).then(|| ArrayQueue::new(got / size))
         };
         self.classes[class].get_or_init(make).as_ref()
@@ -108,13 +104,11 @@ impl Pool {
     fn alloc(&self, class: usize, zeroed: bool) -> *mut u8 {
         let size = class_size(class);
         if zeroed && size > CLEAR_MAX {
-            // SAFETY: a plain C allocation of a non-zero size.
-            return unsafe { libc::calloc(1, size).cast() };
+            return fresh(class, true);
         }
         let block = match self.queue(class).and_then(ArrayQueue::pop) {
             Some(b) => b as *mut u8,
-            // SAFETY: as above.
-            None => unsafe { libc::malloc(size).cast() },
+            None => fresh(class, false),
         };
         if zeroed && !block.is_null() {
             // SAFETY: the block has `size` writable bytes and is ours alone.
@@ -170,10 +164,21 @@ pub(crate) fn class_of(size: usize) -> Option<usize> {
 pub(crate) fn alloc(class: usize, zeroed: bool) -> *mut u8 {
     match pool() {
         Some(p) => p.alloc(class, zeroed),
-        // SAFETY: plain C allocation calls with a non-zero size.
-        None if zeroed => unsafe { libc::calloc(1, class_size(class)).cast() },
-        // SAFETY: as above.
-        None => unsafe { libc::malloc(class_size(class)).cast() },
+        None => fresh(class, zeroed),
+    }
+}
+
+/// A block of class `class` from the C allocator, all zero if asked; NULL when out of
+/// memory.
+fn fresh(class: usize, zeroed: bool) -> *mut u8 {
+    let size = class_size(class);
+    // SAFETY: plain C allocation calls with a non-zero size.
+    unsafe {
+        if zeroed {
+            libc::calloc(1, size).cast()
+        } else {
+            libc::malloc(size).cast()
+        }
     }
 }
 
