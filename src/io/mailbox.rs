@@ -9,7 +9,7 @@
 use super::command::Command;
 use crate::error::{err, ZResult};
 use crate::pipe::{PipeEvent, PipeEvents};
-use crate::sync::{AtomicBool, Mutex, Ordering};
+use crate::sync::{AtomicBool, AtomicU64, Mutex, Ordering};
 use crate::ypipe::{ypipe, Reader, Writer};
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
@@ -19,8 +19,11 @@ pub(crate) struct Mailbox {
     /// Only the owner reads; the lock is never contended.
     reader: Mutex<ReaderState>,
     signal: Signal,
-    /// Set by every send: lets the owner skip the queue on its message path.
-    pending: AtomicBool,
+    /// Bit 0 (`PENDING`), set by every send: lets the owner skip the queue on its message
+    /// path. Above it (in units of `RAISED`), the writes to the eventfd begun so far, each
+    /// counted before it is made. One word, so the owner's clearing of `PENDING` also tells
+    /// it how many writes it may drain.
+    state: AtomicU64,
     /// One thread of a thread-safe socket sleeps on the eventfd (`wait`) while others
     /// take commands: they must leave the signal for it, or it sleeps on with the command
     /// it waited for already run (a sender blocked at the HWM never learning of room).
@@ -31,7 +34,15 @@ struct ReaderState {
     reader: Reader<Command>,
     /// False once the queue was found empty: the next command comes with a signal.
     active: bool,
+    /// Writes to the eventfd drained so far (a read returns how many it cleared). While it
+    /// equals the count begun, the eventfd is down and `take` knows it without a read(2):
+    /// on a single CPU the woken owner often runs before its waker sets `PENDING` the
+    /// second time, and the `take` that late store causes cost an EAGAIN read per wake-up.
+    drained: u64,
 }
+
+const PENDING: u64 = 1;
+const RAISED: u64 = 2;
 
 // The wake-up protocol, which the loom models below check:
 // - A sender publishes its command (ypipe flush); if the owner had marked itself asleep,
@@ -44,6 +55,9 @@ struct ReaderState {
 //   asleep again), then drains the signal. Every signal is thus followed by a `pending`
 //   store that a later `take` sees: once senders are quiet, after one `take` the signal is
 //   down, and after any later one `pending` is false or the signal is down.
+// - Each write is counted before it is made, in the same word as `pending`; the owner reads
+//   the eventfd only while fewer writes were drained than counted. A write counted but not
+//   landed yet is followed by the `pending` store that brings the owner back for it.
 
 impl Mailbox {
     pub(crate) fn new() -> ZResult<Mailbox> {
@@ -56,9 +70,9 @@ impl Mailbox {
         debug_assert!(empty);
         Ok(Mailbox {
             writer: Mutex::new(w),
-            reader: Mutex::new(ReaderState { reader: r, active: false }),
+            reader: Mutex::new(ReaderState { reader: r, active: false, drained: 0 }),
             signal,
-            pending: AtomicBool::new(false),
+            state: AtomicU64::new(0),
             polled: AtomicBool::new(false),
         })
     }
@@ -74,31 +88,41 @@ impl Mailbox {
             w.write(cmd);
             w.flush()
         };
-        self.pending.store(true, Ordering::SeqCst);
+        self.set_pending();
         if !awake {
-            self.signal.raise();
-            self.pending.store(true, Ordering::SeqCst);
+            self.raise();
+            self.set_pending();
         }
+    }
+
+    fn set_pending(&self) {
+        self.state.fetch_or(PENDING, Ordering::SeqCst);
+    }
+
+    /// Counts the write, then makes it.
+    fn raise(&self) {
+        self.state.fetch_add(RAISED, Ordering::SeqCst);
+        self.signal.raise();
     }
 
     /// Raises the descriptor with no command, as libzmq's socket does when it hands itself
     /// a command (a new endpoint launched by bind or connect): the owner's next `take`
     /// drains it.
     pub(crate) fn poke(&self) {
-        self.signal.raise();
-        self.pending.store(true, Ordering::SeqCst);
+        self.raise();
+        self.set_pending();
     }
 
     /// True if commands may be waiting (a lock-free hint for the hot path).
     #[inline]
     pub(crate) fn has_pending(&self) -> bool {
-        self.pending.load(Ordering::Acquire)
+        self.state.load(Ordering::Acquire) & PENDING != 0
     }
 
     /// Takes every queued command.
     pub(crate) fn take(&self, out: &mut Vec<Command>) {
-        // A swap, so that it synchronises with the sender's store it replaces.
-        self.pending.swap(false, Ordering::SeqCst);
+        // A read-modify-write, so that it synchronises with the sender's store it replaces.
+        self.state.fetch_and(!PENDING, Ordering::SeqCst);
         let mut r = self.reader.lock();
         loop {
             while let Some(c) = r.reader.read() {
@@ -114,9 +138,16 @@ impl Mailbox {
                 // The sleeper drains it once it wakes (its own `take`, after `set_polled`).
                 return;
             }
-            if !self.signal.lower() {
+            // Every write begun so far was drained: the eventfd is down. (A write begun after
+            // this load sets `pending` after it, so a later `take` drains it.)
+            if self.state.load(Ordering::SeqCst) / RAISED == r.drained {
                 return;
             }
+            let n = self.signal.lower();
+            if n == 0 {
+                return;
+            }
+            r.drained += n;
             r.active = true;
         }
     }
@@ -135,7 +166,7 @@ impl Mailbox {
             // awake raised no signal.
             let mut r = self.reader.lock();
             if r.reader.check_read() {
-                self.pending.store(true, Ordering::SeqCst);
+                self.set_pending();
                 return Ok(());
             }
             r.active = false;
@@ -156,7 +187,7 @@ impl Mailbox {
                 }
             };
             if self.signal.poll(ms)? {
-                self.pending.store(true, Ordering::SeqCst);
+                self.set_pending();
                 return Ok(());
             }
         }
@@ -191,12 +222,16 @@ impl Signal {
         unsafe { libc::write(self.fd(), &one as *const u64 as *const _, 8) };
     }
 
-    /// Clears the signal; false if it was not raised.
-    fn lower(&self) -> bool {
+    /// Clears the signal: how many writes raised it (0: it was down).
+    fn lower(&self) -> u64 {
         let mut buf: u64 = 0;
         // SAFETY: reading 8 bytes into a local from our non-blocking eventfd.
         let n = unsafe { libc::read(self.fd(), &mut buf as *mut u64 as *mut _, 8) };
-        n == 8
+        if n == 8 {
+            buf
+        } else {
+            0
+        }
     }
 
     /// Waits up to `ms` (-1: forever) for the signal; Ok(false) on timeout.
@@ -232,8 +267,8 @@ impl Signal {
         self.1.notify();
     }
 
-    fn lower(&self) -> bool {
-        self.0.swap(0, Ordering::SeqCst) != 0
+    fn lower(&self) -> u64 {
+        self.0.swap(0, Ordering::SeqCst)
     }
 
     /// Readable now (what poll(2) with a zero timeout would say).
