@@ -59,6 +59,8 @@ pub(crate) struct StreamEngine {
     decode_first: bool,
     /// Bytes this turn may still read plus write (`start_turn`).
     budget: usize,
+    /// Bytes were read since `take_input_seen` last asked.
+    input_seen: bool,
 }
 
 impl StreamEngine {
@@ -75,6 +77,7 @@ impl StreamEngine {
             pending_error: None,
             decode_first: false,
             budget: usize::MAX,
+            input_seen: false,
         }
     }
 
@@ -242,6 +245,37 @@ impl StreamEngine {
         self.budget == 0
     }
 
+    /// Encodes what the pipe holds and writes it, from the socket's thread (see
+    /// `session::direct`); the pipe's reader was asleep and is woken here. Ok(true) when
+    /// nothing is left for the I/O thread: the pipe ran dry (its next flush comes back
+    /// here), or the rest waits for room in the socket buffer (the reactor's writable
+    /// event brings the I/O thread).
+    pub(crate) fn send_direct(
+        &mut self,
+        inb: &mut Inbound,
+        budget: usize,
+    ) -> Result<bool, Failure> {
+        let Some(pipe) = &mut inb.pipe else { return Ok(false) };
+        pipe.activate_read();
+        self.budget = budget;
+        self.pump_out(inb)?;
+        if !self.write_ready {
+            return Ok(true);
+        }
+        let dry = !self.has_output() && inb.pipe.as_mut().is_some_and(|p| !p.check_read());
+        Ok(dry && self.budget > 0)
+    }
+
+    /// A failure met off the I/O thread (a direct send): the next `pump` reports it.
+    pub(crate) fn fail_later(&mut self, f: Failure) {
+        self.pending_error.get_or_insert(f);
+    }
+
+    /// True if bytes came in since the last call.
+    pub(crate) fn take_input_seen(&mut self) -> bool {
+        std::mem::take(&mut self.input_seen)
+    }
+
     /// Moves messages both ways once: delivers what waits, reads and decodes, then
     /// encodes from the pipe and writes. Ok(progress).
     pub(crate) fn pump(&mut self, inb: &mut Inbound) -> Result<bool, Failure> {
@@ -321,6 +355,7 @@ impl StreamEngine {
                 Ok(0) => return Err(Failure::Io(libc::EPIPE)),
                 Ok(n) => {
                     progress = true;
+                    self.input_seen = true;
                     self.budget = self.budget.saturating_sub(n);
                     if n < asked && !self.hup {
                         self.read_ready = false; // the queue is empty (see `ready`)
@@ -359,6 +394,7 @@ impl StreamEngine {
                 Ok(0) => break Err(Failure::Io(libc::EPIPE)),
                 Ok(n) => {
                     progress = true;
+                    self.input_seen = true;
                     self.budget = self.budget.saturating_sub(n);
                     inb.push(raw.filled(n));
                 }

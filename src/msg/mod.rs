@@ -19,6 +19,8 @@
 
 mod pool;
 
+pub(crate) use pool::{in_forked_child, watch_fork};
+
 use crate::error::{err, ZResult};
 use std::alloc::{self, Layout};
 use std::ffi::{c_void, CStr, CString};

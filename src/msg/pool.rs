@@ -64,16 +64,29 @@ extern "C" fn forked() {
     FORKED.store(true, Ordering::Relaxed);
 }
 
-/// The process's pool, made on first use; None in a child of fork().
-fn pool() -> Option<&'static Pool> {
-    static POOL: OnceLock<Pool> = OnceLock::new();
-    if FORKED.load(Ordering::Relaxed) {
-        return None;
-    }
-    Some(POOL.get_or_init(|| {
+/// Makes `in_forked_child` true in any child of fork() from now on (once per process).
+pub(crate) fn watch_fork() {
+    static WATCH: std::sync::Once = std::sync::Once::new();
+    WATCH.call_once(|| {
         // SAFETY: registers a handler that only stores to an atomic; if registration fails
         // (ENOMEM), a child still works unless it forks mid-operation, as before.
         unsafe { libc::pthread_atfork(None, None, Some(forked)) };
+    });
+}
+
+/// True in a child of fork() made after `watch_fork`.
+pub(crate) fn in_forked_child() -> bool {
+    FORKED.load(Ordering::Relaxed)
+}
+
+/// The process's pool, made on first use; None in a child of fork().
+fn pool() -> Option<&'static Pool> {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    if in_forked_child() {
+        return None;
+    }
+    Some(POOL.get_or_init(|| {
+        watch_fork();
         Pool::new(POOL_BYTES)
     }))
 }

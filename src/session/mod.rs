@@ -12,6 +12,7 @@
 //! reconnecting); a connection error or time-out during the handshake raises
 //! HANDSHAKE_FAILED_NO_DETAIL with the errno (EPIPE for an orderly close), then DISCONNECTED.
 
+mod direct;
 mod link;
 mod listener;
 mod reconnect;
@@ -32,6 +33,7 @@ use crate::transport::connecter::{self, Target};
 use crate::transport::socks;
 use crate::transport::stream::Stream;
 use crate::zmtp;
+use direct::{Direct, Lent};
 use mio::Registry;
 use reconnect::Backoff;
 use std::os::fd::RawFd;
@@ -64,6 +66,8 @@ enum Phase {
     Accepted(Stream),
     /// Connected: handshaking, then carrying messages.
     Engine(Box<StreamEngine>),
+    /// Connected and idle: the engine and the pipe are lent to `direct`.
+    Lent,
 }
 
 /// Bytes one connection may read plus write in a turn of its I/O thread before the others
@@ -99,6 +103,11 @@ pub(crate) struct Session {
     /// The earliest heartbeat time-out armed, so a peer's PING TTL gets a timer even when
     /// we send no PINGs ourselves.
     heartbeat_at: Option<Instant>,
+    /// Where the pipe's events go (made when the reactor adopts the session); holds the
+    /// engine while it is lent.
+    direct: Option<Arc<Direct>>,
+    /// The connection received something since the last direct send (see `direct`).
+    direct_credit: bool,
 }
 
 impl Session {
@@ -119,6 +128,8 @@ impl Session {
             zap: None,
             legacy_peer: false,
             heartbeat_at: None,
+            direct: None,
+            direct_credit: false,
         }
     }
 
@@ -383,7 +394,7 @@ impl Session {
                 let _ = ctl.registry.deregister(s.source());
             }
             Phase::Engine(mut e) => e.deregister(ctl.registry),
-            Phase::Idle => {}
+            Phase::Idle | Phase::Lent => {}
         }
     }
 
@@ -407,8 +418,49 @@ impl Session {
         Step::Continue
     }
 
-    /// Makes all the progress possible now.
+    /// Makes all the progress possible now; then, idle, lends the engine to `direct`.
     fn drive(&mut self, ctl: &mut Ctl<'_>) -> Step {
+        let step = self.drive_now(ctl);
+        if matches!(step, Step::Continue) {
+            self.lend();
+        }
+        step
+    }
+
+    /// Lends the engine and pipe of an established connection to `direct`, so that the
+    /// socket's thread can send on it until the session's next event.
+    fn lend(&mut self) {
+        let Some(direct) = &self.direct else { return };
+        if self.closing || self.inbound.pipe.is_none() {
+            return;
+        }
+        if !matches!(&self.phase, Phase::Engine(e) if !e.is_handshaking()) {
+            return;
+        }
+        let Phase::Engine(mut engine) = std::mem::replace(&mut self.phase, Phase::Lent) else {
+            return;
+        };
+        let credit = std::mem::take(&mut self.direct_credit) | engine.take_input_seen();
+        let inbound = std::mem::take(&mut self.inbound);
+        direct.lend(Lent { engine, inbound, credit });
+    }
+
+    /// Takes back what `lend` lent: every event of the session starts here.
+    fn reclaim(&mut self) {
+        if !matches!(self.phase, Phase::Lent) {
+            return;
+        }
+        let Some(lent) = self.direct.as_ref().and_then(|d| d.reclaim()) else {
+            // Not reached: only `lend` leaves the phase Lent.
+            self.phase = Phase::Idle;
+            return;
+        };
+        self.phase = Phase::Engine(lent.engine);
+        self.inbound = lent.inbound;
+        self.direct_credit = lent.credit;
+    }
+
+    fn drive_now(&mut self, ctl: &mut Ctl<'_>) -> Step {
         loop {
             let Phase::Engine(engine) = &mut self.phase else { return Step::Continue };
             if !engine.is_handshaking() {
@@ -530,12 +582,12 @@ impl Session {
     /// socket its end, with the peer's routing id already in it for sockets that take one.
     fn new_pipe(&mut self, ctl: &mut Ctl<'_>, routing_id: &[u8]) {
         let o = &self.link.opts;
-        let (mut mine, mut theirs) = pipe_pair(
-            Some(ctl.mailbox.clone()),
-            None,
-            o.rcvhwm.max(0) as usize,
-            o.sndhwm.max(0) as usize,
-        );
+        let owner: Arc<dyn crate::pipe::PipeEvents> = match &self.direct {
+            Some(d) => d.clone(),
+            None => ctl.mailbox.clone(),
+        };
+        let (mut mine, mut theirs) =
+            pipe_pair(Some(owner), None, o.rcvhwm.max(0) as usize, o.sndhwm.max(0) as usize);
         if o.conflate
             && matches!(o.socket_type, ZMQ_DEALER | ZMQ_PULL | ZMQ_PUSH | ZMQ_PUB | ZMQ_SUB)
         {
@@ -735,8 +787,10 @@ impl IoObject for Session {
     /// Adopted by the reactor: an accepted connection starts its handshake; a connecter
     /// connects.
     fn register(&mut self, ctl: &mut Ctl<'_>) -> Step {
+        let direct = Arc::new(Direct::new(ctl.mailbox.clone()));
+        self.direct = Some(direct.clone());
         if let Some(p) = &mut self.inbound.pipe {
-            p.attach_to(ctl.mailbox.clone());
+            p.attach_to(direct);
             ctl.pipes.push(p.id);
             // The socket may have closed its end before we attached: its PipeTerm went
             // nowhere, and lingering waits for it.
@@ -756,10 +810,12 @@ impl IoObject for Session {
 
     /// Readiness from the reactor.
     fn resume(&mut self, ctl: &mut Ctl<'_>) -> Step {
+        self.reclaim();
         self.drive(ctl)
     }
 
     fn ready(&mut self, ctl: &mut Ctl<'_>, readable: bool, writable: bool, hup: bool) -> Step {
+        self.reclaim();
         match &mut self.phase {
             Phase::Connecting(_) => self.connect_done(ctl),
             Phase::Socks(..) => self.socks_progress(ctl),
@@ -773,6 +829,7 @@ impl IoObject for Session {
 
     /// A pipe command routed to this session.
     fn pipe_command(&mut self, ctl: &mut Ctl<'_>, cmd: Command) -> Step {
+        self.reclaim();
         if let Command::ActivateRead { pipe } | Command::PipeTerm { pipe } = cmd {
             if self.zap.as_ref().is_some_and(|z| z.owns(pipe)) {
                 return match cmd {
@@ -816,6 +873,7 @@ impl IoObject for Session {
     }
 
     fn timer(&mut self, ctl: &mut Ctl<'_>, id: TimerId) -> Step {
+        self.reclaim();
         match id {
             timer::RECONNECT => {
                 if matches!(self.phase, Phase::Idle) && (!self.closing || self.linger_pending) {
@@ -852,6 +910,7 @@ impl IoObject for Session {
 
     /// The socket closed, or unbound/disconnected this endpoint.
     fn close(&mut self, ctl: &mut Ctl<'_>, linger: i32) -> Step {
+        self.reclaim();
         self.closing = true;
         if matches!(self.phase, Phase::Idle) && matches!(self.origin, Origin::Connect { .. }) {
             // Between attempts: libzmq's connecter makes its pending attempt, which closes
@@ -892,12 +951,13 @@ impl IoObject for Session {
     }
 
     fn deregister(&mut self, registry: &Registry) {
+        self.reclaim();
         match std::mem::replace(&mut self.phase, Phase::Idle) {
             Phase::Connecting(mut s) | Phase::Accepted(mut s) | Phase::Socks(mut s, _) => {
                 let _ = registry.deregister(s.source());
             }
             Phase::Engine(mut e) => e.deregister(registry),
-            Phase::Idle => {}
+            Phase::Idle | Phase::Lent => {}
         }
         if let Some(mut p) = self.inbound.pipe.take() {
             p.terminate(false);
@@ -906,6 +966,7 @@ impl IoObject for Session {
 
     /// A bug closed this connection: the monitor hears of it as a disconnection.
     fn aborted(&mut self) {
+        self.reclaim();
         if self.is_connected() {
             self.event(ZMQ_EVENT_DISCONNECTED, self.fd as u64);
         }

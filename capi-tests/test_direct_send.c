@@ -1,0 +1,215 @@
+/*  Request-reply over tcp and ipc with each peer in a context of its own (as two processes
+    are): after a connection has received, the application's thread writes the next
+    message to it itself instead of waking the I/O thread. Nothing may tell the two paths
+    apart but time: contents and order survive messages too large for the socket buffer
+    (the rest goes on from the I/O thread), multipart replies, bursts mixed with
+    replies, CURVE, and a peer that goes away mid-exchange.  */
+#include "refutil.h"
+#include <stdint.h>
+
+static void set_int (void *s, int option, int value)
+{
+    TEST_OK (zmq_setsockopt (s, option, &value, sizeof value));
+}
+
+static void bind_any (void *s, const char *base, char *ep, size_t len)
+{
+    TEST_OK (zmq_bind (s, base));
+    TEST_OK (zmq_getsockopt (s, ZMQ_LAST_ENDPOINT, ep, &len));
+}
+
+static void fill (char *buf, size_t size, unsigned seed)
+{
+    for (size_t i = 0; i < size; i++)
+        buf[i] = (char) (seed * 31 + i * 7);
+}
+
+static void recv_check (void *s, size_t size, unsigned seed, int more)
+{
+    zmq_msg_t msg;
+    TEST_OK (zmq_msg_init (&msg));
+    TEST_ASSERT (zmq_msg_recv (&msg, s, 0) == (int) size);
+    TEST_ASSERT (zmq_msg_more (&msg) == more);
+    const char *data = (const char *) zmq_msg_data (&msg);
+    for (size_t i = 0; i < size; i++)
+        TEST_ASSERT (data[i] == (char) (seed * 31 + i * 7));
+    TEST_OK (zmq_msg_close (&msg));
+}
+
+/*  Sizes from one byte to beyond any loopback socket buffer, so that some direct writes
+    come back short and the I/O thread finishes them.  */
+static size_t size_of (unsigned i)
+{
+    static const size_t sizes[] = {1, 0, 64, 1000, 8192, 70000, 3, 600000, 29, 1 << 20};
+    return sizes[i % (sizeof sizes / sizeof sizes[0])];
+}
+
+/*  REQ/REP: each reply has two parts, the request's size and content echoed back.  */
+static void reqrep (const char *base, int curve)
+{
+    void *ctx_a = zmq_ctx_new (), *ctx_b = zmq_ctx_new ();
+    void *rep = zmq_socket (ctx_a, ZMQ_REP), *req = zmq_socket (ctx_b, ZMQ_REQ);
+    TEST_ASSERT (rep && req);
+    set_int (rep, ZMQ_RCVTIMEO, 60000);
+    set_int (req, ZMQ_RCVTIMEO, 60000);
+    set_int (req, ZMQ_LINGER, 0);
+    set_int (rep, ZMQ_LINGER, 0);
+    if (curve) {
+        char pub[41], sec[41], cpub[41], csec[41];
+        TEST_OK (zmq_curve_keypair (pub, sec));
+        TEST_OK (zmq_curve_keypair (cpub, csec));
+        set_int (rep, ZMQ_CURVE_SERVER, 1);
+        TEST_OK (zmq_setsockopt (rep, ZMQ_CURVE_SECRETKEY, sec, 40));
+        TEST_OK (zmq_setsockopt (req, ZMQ_CURVE_SERVERKEY, pub, 40));
+        TEST_OK (zmq_setsockopt (req, ZMQ_CURVE_PUBLICKEY, cpub, 40));
+        TEST_OK (zmq_setsockopt (req, ZMQ_CURVE_SECRETKEY, csec, 40));
+    }
+    char ep[256];
+    bind_any (rep, base, ep, sizeof ep);
+    TEST_OK (zmq_connect (req, ep));
+    char *buf = malloc (1 << 20);
+    TEST_ASSERT (buf);
+    int rounds = curve ? 10 : 40;
+    for (int i = 0; i < rounds; i++) {
+        size_t size = size_of ((unsigned) i);
+        if (curve && size > 70000)
+            size = 70000; /* encryption under valgrind is slow enough */
+        fill (buf, size, (unsigned) i);
+        TEST_ASSERT (zmq_send (req, buf, size, 0) == (int) size);
+        recv_check (rep, size, (unsigned) i, 0);
+        uint32_t n = (uint32_t) size;
+        TEST_ASSERT (zmq_send (rep, &n, sizeof n, ZMQ_SNDMORE) == (int) sizeof n);
+        TEST_ASSERT (zmq_send (rep, buf, size, 0) == (int) size);
+        uint32_t got = 0;
+        TEST_ASSERT (zmq_recv (req, &got, sizeof got, 0) == (int) sizeof got);
+        TEST_ASSERT (got == n);
+        recv_check (req, size, (unsigned) i, 0);
+    }
+    free (buf);
+    TEST_OK (zmq_close (req));
+    TEST_OK (zmq_close (rep));
+    TEST_OK (zmq_ctx_term (ctx_b));
+    TEST_OK (zmq_ctx_term (ctx_a));
+}
+
+/*  DEALER to ROUTER: each round the dealer sends a burst of numbered messages, the router
+    answers the last one, and the dealer's next burst starts after the answer (its first
+    message goes out directly, the rest queue behind it). Every number arrives once, in
+    order, on both sides.  */
+static void bursts (const char *base)
+{
+    void *ctx_a = zmq_ctx_new (), *ctx_b = zmq_ctx_new ();
+    void *router = zmq_socket (ctx_a, ZMQ_ROUTER), *dealer = zmq_socket (ctx_b, ZMQ_DEALER);
+    TEST_ASSERT (router && dealer);
+    set_int (router, ZMQ_RCVTIMEO, 60000);
+    set_int (dealer, ZMQ_RCVTIMEO, 60000);
+    set_int (router, ZMQ_LINGER, 0);
+    set_int (dealer, ZMQ_LINGER, 0);
+    char ep[256];
+    bind_any (router, base, ep, sizeof ep);
+    TEST_OK (zmq_connect (dealer, ep));
+    uint32_t next_out = 0, next_in = 0;
+    for (int round = 0; round < 40; round++) {
+        int burst = 1 + round % 17;
+        for (int k = 0; k < burst; k++) {
+            TEST_ASSERT (zmq_send (dealer, &next_out, sizeof next_out, 0) == 4);
+            next_out++;
+        }
+        char id[256];
+        int id_len = 0;
+        for (int k = 0; k < burst; k++) {
+            id_len = zmq_recv (router, id, sizeof id, 0);
+            TEST_ASSERT (id_len > 0);
+            uint32_t v;
+            TEST_ASSERT (zmq_recv (router, &v, sizeof v, 0) == 4);
+            TEST_ASSERT (v == next_in);
+            next_in++;
+        }
+        /*  The answer: the last number, then a run of replies the dealer counts.  */
+        for (int k = 0; k < 1 + round % 5; k++) {
+            TEST_ASSERT (zmq_send (router, id, (size_t) id_len, ZMQ_SNDMORE) == id_len);
+            uint32_t v = next_in * 100 + (uint32_t) k;
+            TEST_ASSERT (zmq_send (router, &v, sizeof v, 0) == 4);
+        }
+        for (int k = 0; k < 1 + round % 5; k++) {
+            uint32_t v;
+            TEST_ASSERT (zmq_recv (dealer, &v, sizeof v, 0) == 4);
+            TEST_ASSERT (v == next_out * 100 + (uint32_t) k);
+        }
+    }
+    TEST_OK (zmq_close (dealer));
+    TEST_OK (zmq_close (router));
+    TEST_OK (zmq_ctx_term (ctx_b));
+    TEST_OK (zmq_ctx_term (ctx_a));
+}
+
+/*  The REP side goes away between a request and its reply: the next request (a direct
+    write, the connection having just received) meets a dead connection, which ends as
+    any other does (DISCONNECTED) and the REQ reconnects to a new REP.  */
+static void peer_gone (const char *base)
+{
+    void *ctx_a = zmq_ctx_new (), *ctx_b = zmq_ctx_new ();
+    void *rep = zmq_socket (ctx_a, ZMQ_REP), *req = zmq_socket (ctx_b, ZMQ_REQ);
+    set_int (rep, ZMQ_LINGER, 0);
+    set_int (req, ZMQ_LINGER, 0);
+    set_int (rep, ZMQ_RCVTIMEO, 60000);
+    set_int (req, ZMQ_RCVTIMEO, 60000);
+    set_int (req, ZMQ_RECONNECT_IVL, 20);
+    set_int (req, ZMQ_REQ_RELAXED, 1);
+    char ep[256];
+    bind_any (rep, base, ep, sizeof ep);
+    TEST_OK (zmq_socket_monitor (req, "inproc://direct-mon", ZMQ_EVENT_DISCONNECTED));
+    void *mon = zmq_socket (ctx_b, ZMQ_PAIR);
+    TEST_OK (zmq_connect (mon, "inproc://direct-mon"));
+    set_int (mon, ZMQ_RCVTIMEO, 60000);
+    TEST_OK (zmq_connect (req, ep));
+    char buf[16];
+    for (int i = 0; i < 3; i++) {
+        TEST_ASSERT (zmq_send (req, "ping", 4, 0) == 4);
+        TEST_ASSERT (zmq_recv (rep, buf, sizeof buf, 0) == 4);
+        TEST_ASSERT (zmq_send (rep, "pong", 4, 0) == 4);
+        TEST_ASSERT (zmq_recv (req, buf, sizeof buf, 0) == 4);
+    }
+    TEST_OK (zmq_close (rep));
+    /*  Writes into the closed connection until it is known to be gone.  */
+    zmq_msg_t ev;
+    TEST_OK (zmq_msg_init (&ev));
+    TEST_ASSERT (zmq_send (req, "lost", 4, 0) == 4);
+    TEST_ASSERT (zmq_msg_recv (&ev, mon, 0) == 6);
+    const uint8_t *d = (const uint8_t *) zmq_msg_data (&ev);
+    TEST_ASSERT ((d[0] | d[1] << 8) == ZMQ_EVENT_DISCONNECTED);
+    TEST_ASSERT (zmq_msg_more (&ev));
+    TEST_ASSERT (zmq_msg_recv (&ev, mon, 0) > 0);
+    TEST_OK (zmq_msg_close (&ev));
+    /*  A new REP on the same endpoint: the REQ reconnects and the exchange goes on.  */
+    rep = zmq_socket (ctx_a, ZMQ_REP);
+    set_int (rep, ZMQ_LINGER, 0);
+    set_int (rep, ZMQ_RCVTIMEO, 60000);
+    TEST_OK (zmq_bind (rep, ep));
+    TEST_ASSERT (zmq_send (req, "again", 5, 0) == 5);
+    /*  "lost" may have stayed queued (the connection was gone before it was written):
+        then it is the request the new REP sees, and its echo the reply.  */
+    int n = zmq_recv (rep, buf, sizeof buf, 0);
+    TEST_ASSERT ((n == 5 && memcmp (buf, "again", 5) == 0)
+                 || (n == 4 && memcmp (buf, "lost", 4) == 0));
+    TEST_ASSERT (zmq_send (rep, buf, (size_t) n, 0) == n);
+    int m = zmq_recv (req, buf + 8, 8, 0);
+    TEST_ASSERT (m == n && memcmp (buf, buf + 8, (size_t) n) == 0);
+    TEST_OK (zmq_close (mon));
+    TEST_OK (zmq_close (req));
+    TEST_OK (zmq_close (rep));
+    TEST_OK (zmq_ctx_term (ctx_b));
+    TEST_OK (zmq_ctx_term (ctx_a));
+}
+
+int main (void)
+{
+    ref_setup (300);
+    reqrep ("tcp://127.0.0.1:*", 0);
+    reqrep ("ipc://*", 0);
+    reqrep ("tcp://127.0.0.1:*", 1);
+    bursts ("tcp://127.0.0.1:*");
+    bursts ("ipc://*");
+    peer_gone ("tcp://127.0.0.1:*");
+    return 0;
+}
