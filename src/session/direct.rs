@@ -36,9 +36,6 @@ pub(super) struct Direct {
     slot: Mutex<Option<Lent>>,
 }
 
-/// Bytes one direct send may write before it leaves the rest to the I/O thread.
-const BUDGET: usize = 256 * 1024;
-
 impl Direct {
     pub(super) fn new(io: Arc<dyn PipeEvents>) -> Direct {
         crate::msg::watch_fork();
@@ -57,12 +54,12 @@ impl Direct {
     /// The socket flushed into the lent pipe after the session had drained it: write from
     /// here if the engine is lent and idle. False leaves it to the I/O thread.
     fn try_send(&self, pipe: PipeId) -> bool {
-        // Contended only by the I/O thread taking the engine back: it is busy with the
-        // connection anyway, and the command it then gets makes it look at the pipe.
         // A child of fork() shares the parent's connections: it must not write to them.
         if crate::msg::in_forked_child() {
             return false;
         }
+        // Contended only by the I/O thread taking the engine back: it is busy with the
+        // connection anyway, and the command it then gets makes it look at the pipe.
         let Some(mut slot) = self.slot.try_lock() else { return false };
         let Some(lent) = slot.as_mut() else { return false };
         if !lent.credit || lent.inbound.pipe.as_ref().is_none_or(|p| p.id != pipe) {
@@ -72,7 +69,7 @@ impl Direct {
         let Lent { engine, inbound, .. } = lent;
         // A bug here must not take the application's thread down: the connection fails
         // instead, on the I/O thread, as if it had happened there.
-        match catch_unwind(AssertUnwindSafe(|| engine.send_direct(inbound, BUDGET))) {
+        match catch_unwind(AssertUnwindSafe(|| engine.send_direct(inbound, super::TURN_BUDGET))) {
             Ok(Ok(done)) => done,
             Ok(Err(f)) => {
                 engine.fail_later(f);
