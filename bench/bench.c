@@ -11,7 +11,8 @@
  *                                                    fanout-N | raw-pingpong |
  *                                                    raw-stream | client-server |
  *                                                    radio-dish | idle-conns |
- *                                                    router-dealers | sub-topics
+ *                                                    router-dealers | sub-topics |
+ *                                                    latency-2ctx
  *   bench --which                         which libzmq got loaded
  *
  * Success: one line on stdout, "key=value" fields after the configuration:
@@ -31,6 +32,8 @@
  *       (see run_idle_conns; the CPU is this process's, not the client's)
  *   router-dealers: the throughput line (see run_router_dealers)
  *   sub-topics: msg_per_s plus setup_s and subs_per_s (see run_sub_topics)
+ * latency-2ctx is latency with the REQ in a context of its own (tcp, ipc), so
+ * each end has its own I/O thread, as two processes would.
  * fanout-N: one PUB to N SUB threads (see run_fanout); raw-*: the same
  * exchanges on plain sockets, no libzmq, as references (see run_raw_pingpong).
  * Throughput and fanout lines carry cpu_s_per_M, the process's CPU seconds
@@ -337,6 +340,7 @@ static void lib_version(char *out, size_t len)
 
 struct job {
     void *ctx;
+    void *client_ctx;          /* latency-2ctx: the REQ's own context */
     char endpoint[256];
     size_t size;
     long count;
@@ -399,7 +403,7 @@ static void *push_thread(void *arg)
 static void *req_thread(void *arg)
 {
     struct job *job = arg;
-    void *s = open_socket(job->ctx, ZMQ_REQ, "ZMQ_REQ", 0);
+    void *s = open_socket(job->client_ctx ? job->client_ctx : job->ctx, ZMQ_REQ, "ZMQ_REQ", 0);
     connect_endpoint(s, job->endpoint);
     zmq_msg_t reply;
     if (zmq_msg_init(&reply) != 0)
@@ -526,7 +530,7 @@ static void run_throughput(const char *transport, size_t size, long count)
     print_throughput(size, count, elapsed, cpu);
 }
 
-static void run_latency(const char *transport, size_t size, long count)
+static void run_latency(const char *transport, size_t size, long count, int two_ctx)
 {
     pin_one_cpu();
     struct job job = {0};
@@ -534,6 +538,8 @@ static void run_latency(const char *transport, size_t size, long count)
     job.count = count;
     job.ctx = zmq_ctx_new();
     if (!job.ctx)
+        fail_call("zmq_ctx_new");
+    if (two_ctx && !(job.client_ctx = zmq_ctx_new()))
         fail_call("zmq_ctx_new");
 
     void *rep = open_socket(job.ctx, ZMQ_REP, "ZMQ_REP", 0);
@@ -559,6 +565,8 @@ static void run_latency(const char *transport, size_t size, long count)
 
     pthread_join(client, NULL);
     close_socket(rep);
+    if (job.client_ctx && zmq_ctx_term(job.client_ctx) != 0)
+        fail_call("zmq_ctx_term");
     if (zmq_ctx_term(job.ctx) != 0)
         fail_call("zmq_ctx_term");
     cleanup_ipc();
@@ -1796,7 +1804,8 @@ static long default_count(const char *transport, const char *test, size_t size)
         return 1000000;
     if (strcmp(test, "curve-throughput") == 0)
         return size <= 64 ? 300000 : 100000;
-    if (strcmp(test, "latency") == 0 || strcmp(test, "raw-pingpong") == 0)
+    if (strcmp(test, "latency") == 0 || strcmp(test, "raw-pingpong") == 0 ||
+        strcmp(test, "latency-2ctx") == 0)
         return inproc ? 100000 : 20000;
     if (strncmp(test, "fanout-", 7) == 0)
         return 500000;
@@ -1813,6 +1822,7 @@ static void usage(void)
             "usage: bench TRANSPORT TEST SIZE [COUNT]\n"
             "         TRANSPORT  inproc | tcp | ipc\n"
             "         TEST       throughput (PUSH->PULL) | latency (REQ<->REP)\n"
+            "                    | latency-2ctx (REQ in its own context; tcp/ipc)\n"
             "                    | curve-throughput (PUSH->PULL, CURVE; tcp/ipc)\n"
             "                    | curve-handshake (CURVE connections/s; tcp/ipc)\n"
             "                    | fanout-N (PUB -> N SUBs, delivered msg/s)\n"
@@ -1859,9 +1869,12 @@ int main(int argc, char **argv)
     int draft = strcmp(test, "client-server") == 0 || strcmp(test, "radio-dish") == 0;
     int scale = strcmp(test, "idle-conns") == 0 || strcmp(test, "router-dealers") == 0 ||
                 strcmp(test, "sub-topics") == 0;
-    if (strcmp(test, "throughput") && strcmp(test, "latency") && !curve &&
+    int two_ctx = strcmp(test, "latency-2ctx") == 0;
+    if (strcmp(test, "throughput") && strcmp(test, "latency") && !two_ctx && !curve &&
         !fanout_subs && !raw && !draft && !scale)
         usage();
+    if (two_ctx && strcmp(transport, "inproc") == 0)
+        usage(); /* inproc peers share a context */
     if (scale && strcmp(transport, "tcp") != 0)
         usage();
     if (curve && strcmp(transport, "inproc") == 0)
@@ -1914,6 +1927,6 @@ int main(int argc, char **argv)
     else if (strcmp(test, "throughput") == 0)
         run_throughput(transport, (size_t)size, count);
     else
-        run_latency(transport, (size_t)size, count);
+        run_latency(transport, (size_t)size, count, two_ctx);
     return 0;
 }

@@ -156,12 +156,14 @@ CONFIGS=(
     "tcp throughput 65536 40000"
     "tcp latency 1 25000"
     "tcp latency 1024 25000"
+    "tcp latency-2ctx 1 25000"
     "ipc throughput 1 5000000"
     "ipc throughput 64 3000000"
     "ipc throughput 1024 600000"
     "ipc throughput 65536 40000"
     "ipc latency 1 30000"
     "ipc latency 1024 30000"
+    "ipc latency-2ctx 1 30000"
     "tcp curve-throughput 64 300000"
     "tcp curve-throughput 1024 100000"
     "tcp curve-handshake 1 300"
@@ -210,7 +212,8 @@ REFS=(
 
 # Rates (msg/s, connections/s) are better higher; latency and memory lower.
 higher_is_better() {
-    [ "$1" != latency ] && [ "$1" != raw-pingpong ] && [ "$1" != idle-conns-kb ]
+    [ "$1" != latency ] && [ "$1" != latency-2ctx ] && [ "$1" != raw-pingpong ] &&
+        [ "$1" != idle-conns-kb ]
 }
 
 # One run: prints the figure (msg/s or one-way us) on stdout, or returns
@@ -234,7 +237,7 @@ run_one() { # libdir transport test size count
     fi
     if [ "$rc" = 0 ]; then
         case "$test" in
-            latency|raw-pingpong) line=$(sed -n 's/.* latency_us=\([0-9.]*\).*/\1/p' "$out") ;;
+            latency|latency-2ctx|raw-pingpong) line=$(sed -n 's/.* latency_us=\([0-9.]*\).*/\1/p' "$out") ;;
             curve-handshake|idle-conns) line=$(sed -n 's/.* conn_per_s=\([0-9.]*\).*/\1/p' "$out") ;;
             idle-conns-kb) line=$(sed -n 's/.* kb_per_conn=\([0-9.-]*\).*/\1/p' "$out") ;;
             sub-setup) line=$(sed -n 's/.* subs_per_s=\([0-9.]*\).*/\1/p' "$out") ;;
@@ -302,7 +305,8 @@ if [ "$REF_OK" = 1 ]; then echo "  libzmq:   $REF_ID"; else echo "  libzmq:   n/
 echo "  bench.c compiled against $HEADER, linked against $(basename "$LINKED") ($(basename "$(readlink "$LINKED/libzmq.so" 2>/dev/null || echo '?')"))"
 echo "  throughput: PUSH->PULL in one process, msg/s from the receiver's first to last message"
 echo "  latency:    REQ<->REP in one process, microseconds one-way = mean round trip / 2;"
-echo "              the process (both ends, I/O threads) pinned to one CPU"
+echo "              the process (both ends, I/O threads) pinned to one CPU;"
+echo "              latency-2ctx: the REQ in a context of its own (as in two processes)"
 echo "  fanout-N:   PUB -> N SUBs (tcp, XPUB_NODROP so none dropped), aggregate msg/s delivered"
 echo "  client-server, radio-dish: throughput as above with the draft thread-safe sockets"
 echo "              (RADIO with XPUB_NODROP, one DISH joined to group \"g\"); a reference"
@@ -432,7 +436,7 @@ for cfg in "${CONFIGS[@]}"; do
     [ ${#ours_cell} -le 34 ] || ours_cell="${ours_cell:0:32}.)"
     [ ${#ref_cell} -le 16 ] || ref_cell="${ref_cell:0:14}.)"
     case "$test" in
-        latency) unit=us ;;
+        latency|latency-2ctx) unit=us ;;
         curve-handshake|idle-conns) unit=conn/s ;;
         idle-conns-kb) unit=KB ;;
         sub-setup) unit=sub/s ;;
