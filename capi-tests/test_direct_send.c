@@ -3,7 +3,8 @@
     message to it itself instead of waking the I/O thread. Nothing may tell the two paths
     apart but time: contents and order survive messages too large for the socket buffer
     (the rest goes on from the I/O thread), multipart replies, bursts mixed with
-    replies, CURVE, and a peer that goes away mid-exchange.  */
+    replies, CURVE, a peer that goes away mid-exchange, and a reader that stops reading
+    for a while.  */
 #include "refutil.h"
 #include <stdint.h>
 #include <time.h>
@@ -209,6 +210,38 @@ static void peer_gone (const char *base)
     TEST_OK (zmq_ctx_term (ctx_a));
 }
 
+/*  A reader that does not read for a while: the sender's writes fill the socket buffer
+    and wait for room, which only the writable event it then asks the reactor for brings.
+    Every message still arrives, in order, once the reader reads.  */
+static void slow_reader (const char *base)
+{
+    void *ctx_a = zmq_ctx_new (), *ctx_b = zmq_ctx_new ();
+    void *pull = zmq_socket (ctx_a, ZMQ_PULL), *push = zmq_socket (ctx_b, ZMQ_PUSH);
+    TEST_ASSERT (pull && push);
+    set_int (pull, ZMQ_RCVTIMEO, 60000);
+    set_int (push, ZMQ_LINGER, 0);
+    char ep[256];
+    bind_any (pull, base, ep, sizeof ep);
+    TEST_OK (zmq_connect (push, ep));
+    enum { count = 200, size = 65536 };
+    char *buf = malloc (size);
+    TEST_ASSERT (buf);
+    for (unsigned i = 0; i < count; i++) {
+        fill (buf, size, i);
+        TEST_ASSERT (zmq_send (push, buf, size, 0) == size);
+    }
+    /*  Long enough for the sender's I/O thread to fill the buffers and wait.  */
+    struct timespec pause = {0, 200000000};
+    nanosleep (&pause, NULL);
+    for (unsigned i = 0; i < count; i++)
+        recv_check (pull, size, i, 0);
+    free (buf);
+    TEST_OK (zmq_close (push));
+    TEST_OK (zmq_close (pull));
+    TEST_OK (zmq_ctx_term (ctx_b));
+    TEST_OK (zmq_ctx_term (ctx_a));
+}
+
 int main (void)
 {
     ref_setup (300);
@@ -218,5 +251,7 @@ int main (void)
     bursts ("tcp://127.0.0.1:*");
     bursts ("ipc://*");
     peer_gone ("tcp://127.0.0.1:*");
+    slow_reader ("tcp://127.0.0.1:*");
+    slow_reader ("ipc://*");
     return 0;
 }

@@ -42,6 +42,9 @@ pub(crate) struct StreamEngine {
     stream: Stream,
     state: State,
     registered: bool,
+    /// WRITABLE is part of the registration: only while output waits for room (see
+    /// `sync_interest`).
+    out_interest: bool,
     read_ready: bool,
     write_ready: bool,
     /// The peer has closed its end: read until EOF, even after a short read.
@@ -69,6 +72,7 @@ impl StreamEngine {
             stream,
             state,
             registered: false,
+            out_interest: false,
             read_ready: true,
             write_ready: true,
             hup: false,
@@ -96,10 +100,34 @@ impl StreamEngine {
     }
 
     pub(crate) fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
-        let interest = Interest::READABLE | Interest::WRITABLE;
-        registry.register(self.stream.source(), token, interest)?;
+        registry.register(self.stream.source(), token, Interest::READABLE)?;
         self.registered = true;
+        self.out_interest = false;
         Ok(())
+    }
+
+    /// Asks the reactor for writable events only while output waits for room. A unix
+    /// socket signals room after every read its peer makes: registered for good, each
+    /// message sent woke this I/O thread once more for nothing (and took the engine back
+    /// from a direct send). Adding the interest with output waiting is safe with
+    /// edge-triggered epoll: a socket writable by then is reported at once.
+    pub(crate) fn sync_interest(&mut self, registry: &Registry, token: Token) {
+        if !self.registered {
+            return;
+        }
+        let waiting = !self.write_ready
+            && match &self.state {
+                State::Handshake(hs) => !hs.output().is_empty(),
+                _ => self.has_output(),
+            };
+        if waiting == self.out_interest {
+            return;
+        }
+        let interest =
+            if waiting { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+        if registry.reregister(self.stream.source(), token, interest).is_ok() {
+            self.out_interest = waiting;
+        }
     }
 
     pub(crate) fn deregister(&mut self, registry: &Registry) {
@@ -248,8 +276,8 @@ impl StreamEngine {
     /// Encodes what the pipe holds and writes it, from the socket's thread (see
     /// `session::direct`); the pipe's reader was asleep and is woken here. Ok(true) when
     /// nothing is left for the I/O thread: the pipe ran dry (its next flush comes back
-    /// here), or the rest waits for room in the socket buffer (the reactor's writable
-    /// event brings the I/O thread).
+    /// here), or the rest waits for room in the socket buffer with the reactor already
+    /// asked for the writable event that brings the I/O thread.
     pub(crate) fn send_direct(
         &mut self,
         inb: &mut Inbound,
@@ -260,7 +288,9 @@ impl StreamEngine {
         self.budget = budget;
         self.pump_out(inb)?;
         if !self.write_ready {
-            return Ok(true);
+            // The writable event finishes it, if the reactor is asked for one already;
+            // if not, the I/O thread's pump asks.
+            return Ok(self.out_interest);
         }
         let dry = !self.has_output() && inb.pipe.as_mut().is_some_and(|p| !p.check_read());
         Ok(dry && self.budget > 0)

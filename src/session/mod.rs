@@ -421,6 +421,9 @@ impl Session {
     /// Makes all the progress possible now; then, idle, lends the engine to `direct`.
     fn drive(&mut self, ctl: &mut Ctl<'_>) -> Step {
         let step = self.drive_now(ctl);
+        if let Phase::Engine(engine) = &mut self.phase {
+            engine.sync_interest(ctl.registry, ctl.token);
+        }
         if matches!(step, Step::Continue) {
             self.lend();
         }
