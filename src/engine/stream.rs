@@ -62,7 +62,8 @@ pub(crate) struct StreamEngine {
     decode_first: bool,
     /// Bytes this turn may still read plus write (`start_turn`).
     budget: usize,
-    /// Bytes were read since `take_input_seen` last asked.
+    /// Bytes were read since the last direct send (`take_input_seen`): the credit that
+    /// lets the next one go (see `session::direct`).
     input_seen: bool,
 }
 
@@ -301,7 +302,7 @@ impl StreamEngine {
         self.pending_error.get_or_insert(f);
     }
 
-    /// True if bytes came in since the last call.
+    /// True if bytes came in since the last call (the last direct send).
     pub(crate) fn take_input_seen(&mut self) -> bool {
         std::mem::take(&mut self.input_seen)
     }

@@ -25,8 +25,6 @@ use std::sync::Arc;
 pub(super) struct Lent {
     pub engine: Box<StreamEngine>,
     pub inbound: Inbound,
-    /// The connection received something since the last direct send.
-    pub credit: bool,
 }
 
 /// The session's end of its pipe reports here; what it does not handle goes to the I/O
@@ -62,11 +60,14 @@ impl Direct {
         // connection anyway, and the command it then gets makes it look at the pipe.
         let Some(mut slot) = self.slot.try_lock() else { return false };
         let Some(lent) = slot.as_mut() else { return false };
-        if !lent.credit || lent.inbound.pipe.as_ref().is_none_or(|p| p.id != pipe) {
+        if lent.inbound.pipe.as_ref().is_none_or(|p| p.id != pipe) {
             return false;
         }
-        lent.credit = false;
-        let Lent { engine, inbound, .. } = lent;
+        let Lent { engine, inbound } = lent;
+        // The connection must have received since its last direct send.
+        if !engine.take_input_seen() {
+            return false;
+        }
         // A bug here must not take the application's thread down: the connection fails
         // instead, on the I/O thread, as if it had happened there.
         match catch_unwind(AssertUnwindSafe(|| engine.send_direct(inbound, super::TURN_BUDGET))) {

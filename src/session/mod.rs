@@ -106,8 +106,6 @@ pub(crate) struct Session {
     /// Where the pipe's events go (made when the reactor adopts the session); holds the
     /// engine while it is lent.
     direct: Option<Arc<Direct>>,
-    /// The connection received something since the last direct send (see `direct`).
-    direct_credit: bool,
 }
 
 impl Session {
@@ -129,7 +127,6 @@ impl Session {
             legacy_peer: false,
             heartbeat_at: None,
             direct: None,
-            direct_credit: false,
         }
     }
 
@@ -440,12 +437,11 @@ impl Session {
         if !matches!(&self.phase, Phase::Engine(e) if !e.is_handshaking()) {
             return;
         }
-        let Phase::Engine(mut engine) = std::mem::replace(&mut self.phase, Phase::Lent) else {
+        let Phase::Engine(engine) = std::mem::replace(&mut self.phase, Phase::Lent) else {
             return;
         };
-        let credit = std::mem::take(&mut self.direct_credit) | engine.take_input_seen();
         let inbound = std::mem::take(&mut self.inbound);
-        direct.lend(Lent { engine, inbound, credit });
+        direct.lend(Lent { engine, inbound });
     }
 
     /// Takes back what `lend` lent: every event of the session starts here.
@@ -460,7 +456,6 @@ impl Session {
         };
         self.phase = Phase::Engine(lent.engine);
         self.inbound = lent.inbound;
-        self.direct_credit = lent.credit;
     }
 
     fn drive_now(&mut self, ctl: &mut Ctl<'_>) -> Step {
