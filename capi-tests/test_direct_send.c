@@ -1,10 +1,12 @@
 /*  Request-reply over tcp and ipc with each peer in a context of its own (as two processes
     are): after a connection has received, the application's thread writes the next
-    message to it itself instead of waking the I/O thread. Nothing may tell the two paths
-    apart but time: contents and order survive messages too large for the socket buffer
-    (the rest goes on from the I/O thread), multipart replies, bursts mixed with
-    replies, CURVE, a peer that goes away mid-exchange, and a reader that stops reading
-    for a while.  */
+    message to it itself instead of waking the I/O thread; and a thread blocked in a
+    receive on a socket's one connection reads that connection itself. Nothing may tell
+    the paths apart but time: contents and order survive messages too large for the
+    socket buffer (the rest goes on from the I/O thread), multipart replies, bursts mixed
+    with replies, CURVE, a peer that goes away mid-exchange, a reader that stops reading
+    for a while, a receiver at its HWM, heartbeats while the receiver is blocked, and a
+    receive that times out (after which the I/O thread watches the connection again).  */
 #include "netutil.h"
 #include "refutil.h"
 
@@ -219,6 +221,94 @@ static void slow_reader (const char *base)
     close_pair (&p);
 }
 
+/*  The REQ blocks in a receive for longer than its heartbeat time-out while the REP
+    takes its time: the peers' PINGs and PONGs go on meanwhile, whichever thread reads
+    them, and the connection stays up.  */
+static void heartbeats (const char *base)
+{
+    struct pair p = open_pair (ZMQ_REP, ZMQ_REQ);
+    void *rep = p.a, *req = p.b;
+    set_int (req, ZMQ_HEARTBEAT_IVL, 30);
+    set_int (req, ZMQ_HEARTBEAT_TIMEOUT, 150);
+    set_int (rep, ZMQ_HEARTBEAT_IVL, 30);
+    set_int (rep, ZMQ_HEARTBEAT_TIMEOUT, 150);
+    char ep[256];
+    bind_at (rep, base, ep, sizeof ep);
+    void *mon = monitor_open (p.ctx_b, req, "inproc://direct-hb", ZMQ_EVENT_DISCONNECTED);
+    TEST_OK (zmq_connect (req, ep));
+    for (int i = 0; i < 3; i++) {
+        send_str (req, "slow?");
+        recv_str (rep, "slow?");
+        /*  The REQ waits in zmq_recv (below, from the start) while the REP sleeps.  */
+        set_int (req, ZMQ_RCVTIMEO, 600);
+        TEST_FAIL (zmq_recv (req, (char[8]){0}, 8, 0), EAGAIN);
+        send_str (rep, "done");
+        recv_str (req, "done");
+    }
+    expect_no_event (mon, 100);
+    TEST_OK (zmq_close (mon));
+    close_pair (&p);
+}
+
+/*  A receive that times out hands the connection back: a reply that comes after it is
+    seen by zmq_poll (which does not read the connection itself) within seconds.  */
+static void timeout_then_poll (const char *base)
+{
+    struct pair p = open_pair (ZMQ_REP, ZMQ_REQ);
+    void *rep = p.a, *req = p.b;
+    char ep[256];
+    bind_at (rep, base, ep, sizeof ep);
+    TEST_OK (zmq_connect (req, ep));
+    for (int i = 0; i < 20; i++) {
+        send_str (req, "q");
+        recv_str (rep, "q");
+        set_int (req, ZMQ_RCVTIMEO, 5);
+        TEST_FAIL (zmq_recv (req, (char[8]){0}, 8, 0), EAGAIN);
+        send_str (rep, "a");
+        zmq_pollitem_t item = {req, 0, ZMQ_POLLIN, 0};
+        TEST_ASSERT (zmq_poll (&item, 1, 10000) == 1);
+        recv_str (req, "a");
+    }
+    close_pair (&p);
+}
+
+/*  A receiver with a small HWM, blocked while a sender streams: what it reads itself
+    meets the HWM like anything the I/O thread reads, and every message arrives once, in
+    order. The sender sends up to 30 at a time, without blocking after the first, until
+    the HWMs and buffers hold no more; then everything sent is read.  */
+static void hwm_stream (const char *base)
+{
+    struct pair p = open_pair (ZMQ_PULL, ZMQ_PUSH);
+    void *pull = p.a, *push = p.b;
+    set_int (pull, ZMQ_RCVHWM, 4);
+    set_int (push, ZMQ_SNDHWM, 4);
+    char ep[256];
+    bind_at (pull, base, ep, sizeof ep);
+    TEST_OK (zmq_connect (push, ep));
+    enum { count = 3000 };
+    char buf[2048];
+    unsigned sent = 0, received = 0;
+    while (received < count) {
+        for (int k = 0; k < 30 && sent < count; k++) {
+            size_t size = 1 + (sent * 37) % sizeof buf;
+            fill (buf, size, sent);
+            /*  The first of a batch may wait (for the connection, at the start): all
+                sent before it has been read.  */
+            int rc = zmq_send (push, buf, size, k == 0 ? 0 : ZMQ_DONTWAIT);
+            if (rc == -1) {
+                TEST_ASSERT (errno == EAGAIN);
+                break;
+            }
+            TEST_ASSERT (rc == (int) size);
+            sent++;
+        }
+        TEST_ASSERT (sent > received);
+        for (; received < sent; received++)
+            recv_check (pull, 1 + (received * 37) % sizeof buf, received, 0);
+    }
+    close_pair (&p);
+}
+
 int main (void)
 {
     ref_setup (300);
@@ -230,5 +320,10 @@ int main (void)
     peer_gone ("tcp://127.0.0.1:*");
     slow_reader ("tcp://127.0.0.1:*");
     slow_reader ("ipc://*");
+    heartbeats ("tcp://127.0.0.1:*");
+    timeout_then_poll ("tcp://127.0.0.1:*");
+    timeout_then_poll ("ipc://*");
+    hwm_stream ("tcp://127.0.0.1:*");
+    hwm_stream ("ipc://*");
     return 0;
 }

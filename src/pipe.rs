@@ -9,6 +9,7 @@ use crate::msg::Msg;
 use crate::sync::{fence, AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use crate::ypipe::{ypipe, Reader, Writer};
 use parking_lot::Mutex;
+use std::os::fd::RawFd;
 use std::sync::{Arc, Weak};
 
 pub(crate) type PipeId = u64;
@@ -142,6 +143,20 @@ pub(crate) enum PipeEvent {
 /// nothing about mailboxes or commands beyond this.
 pub(crate) trait PipeEvents: Send + Sync {
     fn pipe_event(&self, ev: PipeEvent);
+
+    /// The reader of `pipe`'s peer is about to sleep until messages arrive: a descriptor it
+    /// may wait on as well, after which it calls `release_input` (see `session::direct`:
+    /// the reader's thread then reads the connection itself). None: wait for the event.
+    fn claim_input(&self, _pipe: PipeId) -> Option<RawFd> {
+        None
+    }
+
+    /// Ends what `claim_input` began, on the reader's thread; `readable`: the descriptor
+    /// said so.
+    /// True if the pipe woke its reader (which then runs its ActivateRead itself).
+    fn release_input(&self, _readable: bool) -> bool {
+        false
+    }
 }
 
 /// Where an endpoint's events go. Shared so a pipe created before its peer exists
@@ -264,6 +279,11 @@ impl Pipe {
     /// Makes `mailbox` the destination of the peer's commands for this end (its owner).
     pub(crate) fn attach_to(&self, mailbox: Arc<dyn PipeEvents>) {
         *self.own.0.lock() = Some(Arc::downgrade(&mailbox));
+    }
+
+    /// The owner of the other end (None once it is gone, or before it attached).
+    pub(crate) fn peer_owner(&self) -> Option<Arc<dyn PipeEvents>> {
+        self.peer.mailbox.0.lock().as_ref().and_then(Weak::upgrade)
     }
 
     pub(crate) fn peer_id(&self) -> PipeId {
@@ -465,6 +485,13 @@ impl Pipe {
         if !self.out.flush() && !self.peer_gone {
             self.peer.mailbox.send(PipeEvent::ActivateRead(self.peer.id));
         }
+    }
+
+    /// `flush` by a writer on the reader's own thread: true if the reader was asleep on
+    /// the pipe, which it then activates itself rather than through its mailbox.
+    pub(crate) fn flush_quiet(&mut self) -> bool {
+        self.out_dir.msgs_flushed.store(self.msgs_written, Ordering::Relaxed);
+        !self.out.flush() && !self.peer_gone
     }
 
     /// Messages queued (outbound: written by us, not yet read by the peer, as far as its

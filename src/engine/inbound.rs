@@ -23,6 +23,9 @@ pub(crate) struct Inbound {
     pub metadata: Option<Arc<Metadata>>,
     /// Something was written since the last flush.
     unflushed: bool,
+    /// Set while the pipe's reader itself is writing (`session::direct`): flushes wake it
+    /// here instead of through its mailbox, and it looks once it is done.
+    pub reader_here: Option<bool>,
 }
 
 impl Inbound {
@@ -99,7 +102,10 @@ impl Inbound {
     pub(crate) fn flush(&mut self) {
         if std::mem::take(&mut self.unflushed) {
             if let Some(p) = &mut self.pipe {
-                p.flush();
+                match &mut self.reader_here {
+                    None => p.flush(),
+                    Some(woke) => *woke |= p.flush_quiet(),
+                }
             }
         }
     }

@@ -307,6 +307,30 @@ impl StreamEngine {
         std::mem::take(&mut self.input_seen)
     }
 
+    /// Nothing is known to wait on the connection, and only its readability is asked of
+    /// the reactor: the socket's thread may wait for the bytes instead (`session::direct`).
+    pub(crate) fn input_idle(&self) -> bool {
+        self.registered
+            && !self.out_interest
+            && !self.read_ready
+            && !self.hup
+            && self.pending_error.is_none()
+            && !self.decode_first
+    }
+
+    /// The socket's thread saw the connection readable (`session::direct`): moves messages
+    /// both ways, within `budget` bytes, as a turn of the I/O thread would.
+    pub(crate) fn receive_direct(
+        &mut self,
+        inb: &mut Inbound,
+        budget: usize,
+    ) -> Result<(), Failure> {
+        self.read_ready = true;
+        self.start_turn(budget);
+        while self.pump(inb)? && !self.turn_spent() {}
+        Ok(())
+    }
+
     /// Moves messages both ways once: delivers what waits, reads and decodes, then
     /// encodes from the pipe and writes. Ok(progress).
     pub(crate) fn pump(&mut self, inb: &mut Inbound) -> Result<bool, Failure> {

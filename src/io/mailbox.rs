@@ -161,13 +161,18 @@ impl Mailbox {
     /// Waits until a command is pending or `deadline` passes (None: forever).
     /// Fails with EINTR when a signal interrupts the wait, EAGAIN on timeout.
     pub(crate) fn wait(&self, deadline: Option<Instant>) -> ZResult<()> {
+        self.wait_or(deadline, None).map(|_| ())
+    }
+
+    /// `wait`, also ending when `other` is readable (or hung up, or closed): Ok(true) then.
+    pub(crate) fn wait_or(&self, deadline: Option<Instant>, other: Option<RawFd>) -> ZResult<bool> {
         {
             // Make sure we are marked asleep before sleeping: a command sent while we were
             // awake raised no signal.
             let mut r = self.reader.lock();
             if r.reader.check_read() {
                 self.set_pending();
-                return Ok(());
+                return Ok(false);
             }
             r.active = false;
         }
@@ -186,9 +191,12 @@ impl Mailbox {
                     .min(i32::MAX as i64) as i32
                 }
             };
-            if self.signal.poll(ms)? {
+            let (signalled, woke) = self.signal.poll(ms, other)?;
+            if signalled {
                 self.set_pending();
-                return Ok(());
+            }
+            if signalled || woke {
+                return Ok(woke);
             }
         }
     }
@@ -234,16 +242,21 @@ impl Signal {
         }
     }
 
-    /// Waits up to `ms` (-1: forever) for the signal; Ok(false) on timeout.
-    fn poll(&self, ms: i32) -> ZResult<bool> {
-        let mut pfd = libc::pollfd { fd: self.fd(), events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd.
-        let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
+    /// Waits up to `ms` (-1: forever) for the signal, or for `other` to have any event:
+    /// (signalled, other's event); both false on timeout.
+    fn poll(&self, ms: i32, other: Option<RawFd>) -> ZResult<(bool, bool)> {
+        let mut pfds = [
+            libc::pollfd { fd: self.fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: other.unwrap_or(-1), events: libc::POLLIN, revents: 0 },
+        ];
+        let n = if other.is_some() { 2 } else { 1 };
+        // SAFETY: `n` valid pollfds from a local array.
+        let rc = unsafe { libc::poll(pfds.as_mut_ptr(), n, ms) };
         if rc < 0 {
             let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EINTR);
             return err(e);
         }
-        Ok(rc > 0)
+        Ok((pfds[0].revents != 0, n == 2 && pfds[1].revents != 0))
     }
 }
 
@@ -277,12 +290,12 @@ impl Signal {
     }
 
     /// Blocks until raised (loom reports a wait that can never end as a deadlock); the
-    /// timeout is not modelled.
-    fn poll(&self, _ms: i32) -> ZResult<bool> {
+    /// timeout and the other descriptor are not modelled.
+    fn poll(&self, _ms: i32, _other: Option<RawFd>) -> ZResult<(bool, bool)> {
         while !self.is_raised() {
             self.1.wait();
         }
-        Ok(true)
+        Ok((true, false))
     }
 }
 
@@ -450,7 +463,7 @@ mod loom_tests {
             // epoll: block until readable; a readable eventfd with nothing taken would loop
             // forever (edge-triggered), which loom reports.
             while got.is_empty() {
-                mb.signal.poll(-1).unwrap();
+                mb.signal.poll(-1, None).unwrap();
                 if mb.has_pending() {
                     mb.take(&mut got);
                 } else {

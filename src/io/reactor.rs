@@ -63,6 +63,9 @@ pub(crate) trait IoObject: Send {
 /// The services an object may ask of its reactor while handling an event.
 pub(crate) struct Ctl<'a> {
     pub registry: &'a Registry,
+    /// The same registry, for objects that hand a source over to another thread for a
+    /// while (`session::direct`); None if it could not be cloned.
+    pub shared: Option<&'a Arc<Registry>>,
     pub token: Token,
     pub mailbox: &'a Arc<Mailbox>,
     /// New objects to adopt (accepted connections).
@@ -93,6 +96,8 @@ type Timer = (Instant, usize, u64, TimerId);
 
 pub(crate) struct Reactor {
     poll: Poll,
+    /// One clone of the registry (a dup of the epoll descriptor) for the whole thread.
+    shared: Option<Arc<Registry>>,
     mailbox: Arc<Mailbox>,
     objects: Vec<Entry>,
     free: Vec<usize>,
@@ -108,8 +113,10 @@ pub(crate) struct Reactor {
 
 impl Reactor {
     pub(crate) fn new(poll: Poll, mailbox: Arc<Mailbox>) -> Reactor {
+        let shared = poll.registry().try_clone().ok().map(Arc::new);
         Reactor {
             poll,
+            shared,
             mailbox,
             objects: Vec::new(),
             free: Vec::new(),
@@ -281,6 +288,7 @@ impl Reactor {
         let gen = *gen;
         let mut ctl = Ctl {
             registry: self.poll.registry(),
+            shared: self.shared.as_ref(),
             token: Token(slot),
             mailbox: &self.mailbox,
             spawn: Vec::new(),

@@ -14,10 +14,21 @@
 //! Only after the connection has received something since its last direct send, as in a
 //! request-reply exchange: a sender streaming messages would otherwise write each one with
 //! a syscall of its own, where the I/O thread batches them.
+//!
+//! Receiving works the same way round. A socket about to sleep in a blocking receive on
+//! its one connection, lent and idle, claims the connection's descriptor
+//! (`claim_input`): it leaves the I/O thread's epoll set, and the socket's thread waits on
+//! it beside its mailbox. Once it is readable (or the wait ends otherwise) the same thread
+//! runs the engine's turn itself (`release_input`) and puts the descriptor back, which
+//! reports anything still unread to the I/O thread at once. Each message then wakes the
+//! thread that wants it, not the I/O thread first. Any event of the session's own in
+//! between takes the descriptor back with the engine (`reclaim`).
 
 use crate::engine::{Failure, Inbound, StreamEngine};
 use crate::pipe::{PipeEvent, PipeEvents, PipeId};
+use mio::{Registry, Token};
 use parking_lot::Mutex;
+use std::os::fd::RawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -25,28 +36,51 @@ use std::sync::Arc;
 pub(super) struct Lent {
     pub engine: Box<StreamEngine>,
     pub inbound: Inbound,
+    /// The socket's thread took the descriptor out of the reactor (`claim_input`).
+    pub claimed: bool,
 }
 
 /// The session's end of its pipe reports here; what it does not handle goes to the I/O
 /// thread's mailbox as before.
 pub(super) struct Direct {
     io: Arc<dyn PipeEvents>,
+    /// The I/O thread's registry and the session's token in it, for `claim_input`.
+    reactor: Option<(Arc<Registry>, Token)>,
     slot: Mutex<Option<Lent>>,
 }
 
 impl Direct {
-    pub(super) fn new(io: Arc<dyn PipeEvents>) -> Direct {
+    pub(super) fn new(io: Arc<dyn PipeEvents>, reactor: Option<(Arc<Registry>, Token)>) -> Direct {
         crate::msg::watch_fork();
-        Direct { io, slot: Mutex::new(None) }
+        Direct { io, reactor, slot: Mutex::new(None) }
     }
 
     pub(super) fn lend(&self, lent: Lent) {
         *self.slot.lock() = Some(lent);
     }
 
-    /// Takes the engine back (waiting for a direct send in progress to finish).
+    /// Takes the engine back (waiting for a direct send in progress to finish), with its
+    /// descriptor back in the reactor if the socket's thread had claimed it.
     pub(super) fn reclaim(&self) -> Option<Lent> {
-        self.slot.lock().take()
+        let mut lent = self.slot.lock().take()?;
+        if std::mem::take(&mut lent.claimed) {
+            self.register(&mut lent.engine);
+        }
+        Some(lent)
+    }
+
+    /// Puts a claimed descriptor back in the reactor: bytes (or a hang-up) already there
+    /// are reported to the I/O thread at once. False if that failed: the connection fails
+    /// at the engine's next turn.
+    fn register(&self, engine: &mut StreamEngine) -> bool {
+        let Some((registry, token)) = &self.reactor else { return false };
+        match engine.register(registry, *token) {
+            Ok(()) => true,
+            Err(e) => {
+                engine.fail_later(Failure::io(&e));
+                false
+            }
+        }
     }
 
     /// The socket flushed into the lent pipe after the session had drained it: write from
@@ -63,7 +97,7 @@ impl Direct {
         if lent.inbound.pipe.as_ref().is_none_or(|p| p.id != pipe) {
             return false;
         }
-        let Lent { engine, inbound } = lent;
+        let Lent { engine, inbound, .. } = lent;
         // The connection must have received since its last direct send.
         if !engine.take_input_seen() {
             return false;
@@ -92,5 +126,72 @@ impl PipeEvents for Direct {
             }
         }
         self.io.pipe_event(ev);
+    }
+
+    fn claim_input(&self, pipe: PipeId) -> Option<RawFd> {
+        if crate::msg::in_forked_child() {
+            return None;
+        }
+        let (registry, _) = self.reactor.as_ref()?;
+        // Contended only by the I/O thread, busy with this connection: wait for its word.
+        let mut slot = self.slot.try_lock()?;
+        let lent = slot.as_mut()?;
+        if lent.claimed || lent.inbound.pipe.as_ref().is_none_or(|p| p.id != pipe) {
+            return None;
+        }
+        if !lent.engine.input_idle() || !lent.inbound.is_clear() {
+            return None;
+        }
+        lent.engine.deregister(registry);
+        lent.claimed = true;
+        Some(lent.engine.stream().fd())
+    }
+
+    fn release_input(&self, readable: bool) -> bool {
+        let mut slot = self.slot.lock();
+        // Not claimed any more: the I/O thread took the engine back meanwhile (and the
+        // descriptor with it).
+        let Some(lent) = slot.as_mut().filter(|l| l.claimed) else { return false };
+        lent.claimed = false;
+        let Lent { engine, inbound, .. } = lent;
+        let mut wake_io = false;
+        let mut woke_reader = false;
+        if readable {
+            let armed = engine.heartbeat_deadline();
+            // As in `try_send`: a bug fails the connection, on the I/O thread.
+            inbound.reader_here = Some(false);
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                engine.receive_direct(inbound, super::TURN_BUDGET)
+            }));
+            woke_reader = inbound.reader_here.take() == Some(true);
+            match r {
+                Ok(Ok(())) => {}
+                Ok(Err(f)) => {
+                    engine.fail_later(f);
+                    wake_io = true;
+                }
+                Err(_) => {
+                    engine.fail_later(Failure::Io(libc::EIO));
+                    wake_io = true;
+                }
+            }
+            // A peer's PING can bring the heartbeat forward: the session arms its timer.
+            let due = engine.heartbeat_deadline();
+            if due.is_some_and(|t| armed.is_none_or(|a| t < a)) {
+                wake_io = true;
+            }
+        }
+        if !self.register(engine) {
+            wake_io = true;
+        } else if let Some((registry, token)) = &self.reactor {
+            engine.sync_interest(registry, *token);
+        }
+        let pipe = inbound.pipe.as_ref().map(|p| p.id);
+        drop(slot);
+        if let (true, Some(pipe)) = (wake_io, pipe) {
+            // Routed to the session, which takes the engine back and goes on from there.
+            self.io.pipe_event(PipeEvent::ActivateRead(pipe));
+        }
+        woke_reader
     }
 }

@@ -441,7 +441,7 @@ impl Session {
             return;
         };
         let inbound = std::mem::take(&mut self.inbound);
-        direct.lend(Lent { engine, inbound });
+        direct.lend(Lent { engine, inbound, claimed: false });
     }
 
     /// Takes back what `lend` lent: every event of the session starts here.
@@ -785,7 +785,8 @@ impl IoObject for Session {
     /// Adopted by the reactor: an accepted connection starts its handshake; a connecter
     /// connects.
     fn register(&mut self, ctl: &mut Ctl<'_>) -> Step {
-        let direct = Arc::new(Direct::new(ctl.mailbox.clone()));
+        let reactor = ctl.shared.map(|r| (r.clone(), ctl.token));
+        let direct = Arc::new(Direct::new(ctl.mailbox.clone(), reactor));
         self.direct = Some(direct.clone());
         if let Some(p) = &mut self.inbound.pipe {
             p.attach_to(direct);

@@ -43,6 +43,7 @@ use endpoint::NetEndpoint;
 use pattern::Pattern;
 use pipes::Pipes;
 use std::sync::Arc;
+use std::time::Instant;
 
 pub(crate) struct Socket {
     pub(crate) ctx: Arc<Ctx>,
@@ -310,7 +311,7 @@ impl Socket {
                 {
                     let d =
                         *deadline.get_or_insert_with(|| deadline_after(self.opts.rcvtimeo as i64));
-                    self.mailbox.wait(d)?;
+                    self.wait_input(d)?;
                     self.process_commands()?;
                     result = self.pattern.recv(&mut self.pipes, &self.opts);
                     if self.pipes.has_dead() {
@@ -320,6 +321,21 @@ impl Socket {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Sleeps until a command comes (or `deadline`). With one connection, lent by its
+    /// session and idle, this thread waits on the connection too and reads what arrives
+    /// itself (`session::direct`): the message wakes us, not the I/O thread first.
+    fn wait_input(&mut self, deadline: Option<Instant>) -> ZResult<()> {
+        let owner = if self.thread_safe() { None } else { self.pipes.sole() }
+            .and_then(|p| Some((p.peer_owner()?, p.peer_id(), p.id)));
+        let Some((owner, peer, pipe)) = owner else { return self.mailbox.wait(deadline) };
+        let Some(fd) = owner.claim_input(peer) else { return self.mailbox.wait(deadline) };
+        let r = self.mailbox.wait_or(deadline, Some(fd));
+        if owner.release_input(matches!(r, Ok(true))) {
+            self.process(Command::ActivateRead { pipe });
+        }
+        r.map(|_| ())
     }
 
     /// ZMQ_EVENTS: POLLIN / POLLOUT as they stand after running pending commands.

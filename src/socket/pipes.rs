@@ -52,6 +52,14 @@ impl Pipes {
         self.slots[idx].as_mut().expect("pattern holds a removed pipe")
     }
 
+    /// The pipe, if there is exactly one.
+    pub(crate) fn sole(&self) -> Option<&Pipe> {
+        if self.by_id.len() != 1 {
+            return None;
+        }
+        self.by_id.values().next().and_then(|&i| self.get(i))
+    }
+
     pub(crate) fn mark_dead(&mut self, idx: PipeIdx) {
         if !self.dead.contains(&idx) {
             self.dead.push(idx);
