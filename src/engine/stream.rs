@@ -131,6 +131,24 @@ impl StreamEngine {
         }
     }
 
+    /// Quiet: the reactor reports nothing but a hang-up or an error (the descriptor is
+    /// watched by the socket's thread, `session::direct`); back to READABLE otherwise,
+    /// which reports bytes already waiting at once. A modification, not a removal and a
+    /// new registration: half the cost, and nothing to allocate.
+    pub(crate) fn set_quiet(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        quiet: bool,
+    ) -> io::Result<()> {
+        // PRIORITY (out-of-band data, which ZMTP never sends) is the one interest that
+        // stays silent on a connection: an interest set cannot be empty.
+        let interest = if quiet { Interest::PRIORITY } else { Interest::READABLE };
+        registry.reregister(self.stream.source(), token, interest)?;
+        self.out_interest = false;
+        Ok(())
+    }
+
     pub(crate) fn deregister(&mut self, registry: &Registry) {
         if std::mem::take(&mut self.registered) {
             let _ = registry.deregister(self.stream.source());

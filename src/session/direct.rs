@@ -74,7 +74,7 @@ impl Direct {
     /// at the engine's next turn.
     fn register(&self, engine: &mut StreamEngine) -> bool {
         let Some((registry, token)) = &self.reactor else { return false };
-        match engine.register(registry, *token) {
+        match engine.set_quiet(registry, *token, false) {
             Ok(()) => true,
             Err(e) => {
                 engine.fail_later(Failure::io(&e));
@@ -132,7 +132,7 @@ impl PipeEvents for Direct {
         if crate::msg::in_forked_child() {
             return None;
         }
-        let (registry, _) = self.reactor.as_ref()?;
+        let (registry, token) = self.reactor.as_ref()?;
         // Contended only by the I/O thread, busy with this connection: wait for its word.
         let mut slot = self.slot.try_lock()?;
         let lent = slot.as_mut()?;
@@ -142,7 +142,7 @@ impl PipeEvents for Direct {
         if !lent.engine.input_idle() || !lent.inbound.is_clear() {
             return None;
         }
-        lent.engine.deregister(registry);
+        lent.engine.set_quiet(registry, *token, true).ok()?;
         lent.claimed = true;
         Some(lent.engine.stream().fd())
     }
