@@ -1,14 +1,39 @@
 /*  Request-reply over tcp and ipc with each peer in a context of its own (as two processes
     are): after a connection has received, the application's thread writes the next
     message to it itself instead of waking the I/O thread; and a thread blocked in a
-    receive on a socket's one connection reads that connection itself. Nothing may tell
+    receive (or a poll for input) on a socket's one connection reads that connection
+    itself. Nothing may tell
     the paths apart but time: contents and order survive messages too large for the
     socket buffer (the rest goes on from the I/O thread), multipart replies, bursts mixed
     with replies, CURVE, a peer that goes away mid-exchange, a reader that stops reading
-    for a while, a receiver at its HWM, heartbeats while the receiver is blocked, and a
-    receive that times out (after which the I/O thread watches the connection again).  */
+    for a while, a receiver at its HWM, heartbeats while the receiver is blocked, a
+    receive that times out (after which the I/O thread watches the connection again), and
+    waits in zmq_poll and zmq_poller_wait.  */
+#define ZMQ_BUILD_DRAFT_API
 #include "netutil.h"
 #include "refutil.h"
+
+/*  Debian's libzmq exports no zmq_poller_*: built against it, the REQ waits with zmq_poll
+    instead.  */
+#ifdef LIBZMQ_REFERENCE
+#define DRAFT_FNS 0
+#else
+#define DRAFT_FNS 1
+#endif
+
+/*  Waits up to 10 s for input on `s`: with a zmq_poller when there is one.  */
+static void wait_in (void *poller, void *s)
+{
+#if DRAFT_FNS
+    zmq_poller_event_t ev;
+    TEST_ASSERT (zmq_poller_wait (poller, &ev, 10000) == 0);
+    TEST_ASSERT (ev.socket == s && ev.events == ZMQ_POLLIN);
+#else
+    (void) poller;
+    zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
+    TEST_ASSERT (zmq_poll (&item, 1, 10000) == 1 && item.revents == ZMQ_POLLIN);
+#endif
+}
 
 /*  Two peers, each in a context of its own (as two processes are): `a` binds, `b`
     connects. Neither lingers; receives wait up to a minute (valgrind is slow).  */
@@ -309,6 +334,76 @@ static void hwm_stream (const char *base)
     close_pair (&p);
 }
 
+/*  Both peers wait with zmq_poll (the REP also with a plain pipe in its items) or a
+    zmq_poller before each receive: a wait for input watches the connection itself and
+    reads what comes. The pipe is reported when written, and only then.  */
+static void polled (const char *base)
+{
+    struct pair p = open_pair (ZMQ_REP, ZMQ_REQ);
+    void *rep = p.a, *req = p.b;
+    char ep[256];
+    bind_at (rep, base, ep, sizeof ep);
+    TEST_OK (zmq_connect (req, ep));
+    int fds[2];
+    TEST_ASSERT (pipe (fds) == 0);
+    void *poller = NULL;
+#if DRAFT_FNS
+    poller = zmq_poller_new ();
+    TEST_ASSERT (poller);
+    TEST_OK (zmq_poller_add (poller, req, NULL, ZMQ_POLLIN));
+#endif
+    char *buf = malloc (1 << 20);
+    TEST_ASSERT (buf);
+    for (int i = 0; i < 60; i++) {
+        size_t size = size_of ((unsigned) i);
+        fill (buf, size, (unsigned) i);
+        TEST_ASSERT (zmq_send (req, buf, size, 0) == (int) size);
+        if (i == 30)
+            TEST_ASSERT (write (fds[1], "x", 1) == 1);
+        /*  The request may be seen in the same wait as the pipe, or after it.  */
+        zmq_pollitem_t items[2] = {{rep, 0, ZMQ_POLLIN, 0}, {NULL, fds[0], ZMQ_POLLIN, 0}};
+        int pipe_seen = 0;
+        while (!(items[0].revents & ZMQ_POLLIN)) {
+            int n = zmq_poll (items, 2, 10000);
+            TEST_ASSERT (n >= 1);
+            if (items[1].revents) {
+                TEST_ASSERT (i == 30 && !pipe_seen && items[1].revents == ZMQ_POLLIN);
+                char c;
+                TEST_ASSERT (read (fds[0], &c, 1) == 1);
+                pipe_seen = 1;
+            }
+        }
+        TEST_ASSERT (items[0].revents == ZMQ_POLLIN);
+        if (i == 30 && !pipe_seen) {
+            TEST_ASSERT (zmq_poll (items + 1, 1, 10000) == 1 && items[1].revents == ZMQ_POLLIN);
+            char c;
+            TEST_ASSERT (read (fds[0], &c, 1) == 1);
+        }
+        recv_check (rep, size, (unsigned) i, 0);
+        TEST_ASSERT (zmq_send (rep, buf, size, 0) == (int) size);
+        wait_in (poller, req);
+        recv_check (req, size, (unsigned) i, 0);
+    }
+    /*  Nothing comes: the waits end on time, and the connection still works after.  */
+    zmq_pollitem_t item = {req, 0, ZMQ_POLLIN, 0};
+    TEST_ASSERT (zmq_poll (&item, 1, 20) == 0);
+#if DRAFT_FNS
+    zmq_poller_event_t ev;
+    TEST_ASSERT (zmq_poller_wait (poller, &ev, 20) == -1 && errno == EAGAIN);
+#endif
+    send_str (req, "last");
+    recv_str (rep, "last");
+    send_str (rep, "done");
+    recv_str (req, "done");
+#if DRAFT_FNS
+    TEST_OK (zmq_poller_destroy (&poller));
+#endif
+    close (fds[0]);
+    close (fds[1]);
+    free (buf);
+    close_pair (&p);
+}
+
 int main (void)
 {
     ref_setup (300);
@@ -325,5 +420,7 @@ int main (void)
     timeout_then_poll ("ipc://*");
     hwm_stream ("tcp://127.0.0.1:*");
     hwm_stream ("ipc://*");
+    polled ("tcp://127.0.0.1:*");
+    polled ("ipc://*");
     return 0;
 }

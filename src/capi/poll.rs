@@ -6,9 +6,10 @@
 //! state change signals that eventfd: the wait cannot miss one.
 
 use super::guard_int;
-use super::socket::{poll_events, poll_fd, watch};
+use super::socket::{claim_input, poll_events, poll_fd, release_input, watch};
 use crate::consts::{ZMQ_POLLERR, ZMQ_POLLIN, ZMQ_POLLOUT, ZMQ_POLLPRI};
 use crate::error::{err, ZResult};
+use crate::socket::InputClaim;
 use std::os::raw::{c_int, c_long, c_short, c_void};
 use std::time::{Duration, Instant};
 
@@ -82,12 +83,19 @@ fn timespec(d: Duration) -> libc::timespec {
 /// its count; Ok(0) once `timeout` ms have passed (0: one look, negative: no limit). The first
 /// look does not block. With `sigmask`, that mask is in force while blocked, as in ppoll(2);
 /// a signal ends the wait with EINTR.
+///
+/// `input_of(i)`: the socket whose input `fds[i]` waits for, if any. While blocked, a wait
+/// also watches such a socket's one connection itself (`Socket::claim_input`) and reads
+/// what arrives before `check` looks, so that a message wakes this thread and not the I/O
+/// thread first.
 pub(crate) fn wait(
     fds: &mut [libc::pollfd],
     timeout: c_long,
     sigmask: Option<&libc::sigset_t>,
+    input_of: impl Fn(usize) -> *mut c_void,
     mut check: impl FnMut(&[libc::pollfd]) -> ZResult<c_int>,
 ) -> ZResult<c_int> {
+    let mut claims = Claims::default();
     // A deadline too far to represent is no deadline.
     let deadline = if timeout > 0 {
         Instant::now().checked_add(Duration::from_millis(timeout as u64))
@@ -106,9 +114,14 @@ pub(crate) fn wait(
         };
         let ts = limit.map(timespec);
         let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
-        // SAFETY: fds is a valid array of fds.len() pollfds (an empty one is never read);
+        if limit != Some(Duration::ZERO) {
+            claims.claim(fds.len(), &input_of);
+        }
+        let all = claims.pollfds(fds);
+        // SAFETY: `all` is a valid array of all.len() pollfds (an empty one is never read);
         // ts_ptr and mask are NULL or point at live values.
-        let rc = unsafe { libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ts_ptr, mask) };
+        let rc = unsafe { libc::ppoll(all.as_mut_ptr(), all.len() as libc::nfds_t, ts_ptr, mask) };
+        claims.release(fds);
         if rc < 0 {
             return err(super::get_errno());
         }
@@ -120,6 +133,65 @@ pub(crate) fn wait(
             return Ok(0);
         }
         first = false;
+    }
+}
+
+/// The socket whose input an item waits for, if any (for `wait`'s `input_of`).
+pub(crate) fn input_socket(item: &zmq_pollitem_t) -> *mut c_void {
+    if item.events & IN != 0 {
+        item.socket
+    } else {
+        std::ptr::null_mut()
+    }
+}
+
+/// The connections a blocked wait watches itself (see `wait`), and the pollfds it
+/// passes to ppoll then: the caller's, followed by one per claim.
+#[derive(Default)]
+struct Claims {
+    held: Vec<(*mut c_void, InputClaim)>,
+    all: Vec<libc::pollfd>,
+}
+
+impl Claims {
+    fn claim(&mut self, n: usize, input_of: &impl Fn(usize) -> *mut c_void) {
+        for i in 0..n {
+            let s = input_of(i);
+            if s.is_null() || self.held.iter().any(|(h, _)| *h == s) {
+                continue;
+            }
+            if let Some(c) = claim_input(s) {
+                self.held.push((s, c));
+            }
+        }
+    }
+
+    /// The pollfds to wait on: `fds` alone, or with the claimed descriptors after them.
+    fn pollfds<'a>(&'a mut self, fds: &'a mut [libc::pollfd]) -> &'a mut [libc::pollfd] {
+        if self.held.is_empty() {
+            return fds;
+        }
+        self.all.clear();
+        self.all.extend_from_slice(fds);
+        for (_, c) in &self.held {
+            self.all.push(libc::pollfd { fd: c.fd, events: libc::POLLIN, revents: 0 });
+        }
+        &mut self.all
+    }
+
+    /// After the wait: copies the callers' results back, and reads what each claimed
+    /// connection received before handing it back.
+    fn release(&mut self, fds: &mut [libc::pollfd]) {
+        if self.held.is_empty() {
+            return;
+        }
+        for (pfd, got) in fds.iter_mut().zip(&self.all) {
+            pfd.revents = got.revents;
+        }
+        let extra = &self.all[fds.len()..];
+        for ((s, c), pfd) in self.held.drain(..).zip(extra) {
+            release_input(s, c, pfd.revents != 0);
+        }
     }
 }
 
@@ -157,14 +229,21 @@ fn poll_items(
             .map(|i| i.socket)
             .collect(),
     );
-    let result = wait(&mut fds, timeout, sigmask, |fds| {
-        let mut n = 0;
-        for (item, pfd) in items.iter_mut().zip(fds) {
-            item.revents = ready(item.socket, item.events, pfd, true)?;
-            n += (item.revents != 0) as c_int;
-        }
-        Ok(n)
-    });
+    let inputs: Vec<*mut c_void> = items.iter().map(input_socket).collect();
+    let result = wait(
+        &mut fds,
+        timeout,
+        sigmask,
+        |i| inputs[i],
+        |fds| {
+            let mut n = 0;
+            for (item, pfd) in items.iter_mut().zip(fds) {
+                item.revents = ready(item.socket, item.events, pfd, true)?;
+                n += (item.revents != 0) as c_int;
+            }
+            Ok(n)
+        },
+    );
     drop(watched);
     result
 }

@@ -154,7 +154,15 @@ impl Poller {
             return err(libc::EFAULT);
         }
         let Poller { items, fds, owners, .. } = self;
-        let found = wait(fds, timeout, None, |fds| {
+        let input_of = |k: usize| {
+            let item = &items[owners[k]];
+            if item.events & ZMQ_POLLIN as c_short != 0 {
+                item.socket
+            } else {
+                std::ptr::null_mut()
+            }
+        };
+        let found = wait(fds, timeout, None, input_of, |fds| {
             let mut n = 0;
             for (pfd, &i) in fds.iter().zip(owners.iter()) {
                 if n == out.len() {

@@ -8,7 +8,7 @@ use crate::error::Errno;
 use crate::error::{err, ZResult};
 use crate::msg::Msg;
 use crate::socket::safe::{SafeGuard, SafeSocket};
-use crate::socket::Socket;
+use crate::socket::{InputClaim, Socket};
 use std::cell::UnsafeCell;
 use std::ffi::CStr;
 use std::mem::ManuallyDrop;
@@ -156,6 +156,22 @@ pub(crate) fn poll_events(h: *mut c_void, watching: bool) -> ZResult<c_int> {
         Kind::Plain(_) => socket_of(h)?.getsockopt(crate::consts::ZMQ_EVENTS, &mut buf),
     }?;
     Ok(c_int::from_ne_bytes(buf))
+}
+
+/// `Socket::claim_input`, for a poll waiting for input on a socket (never a thread-safe
+/// one: other threads may be using it meanwhile).
+pub(crate) fn claim_input(h: *mut c_void) -> Option<InputClaim> {
+    match &cell_of(h).ok()?.sock {
+        Kind::Plain(_) => socket_of(h).ok()?.claim_input(),
+        Kind::Safe(_) => None,
+    }
+}
+
+/// `Socket::release_input` (a handle gone meanwhile: the claim's drop hands it back).
+pub(crate) fn release_input(h: *mut c_void, claim: InputClaim, readable: bool) {
+    if let Ok(mut s) = socket_of(h) {
+        s.release_input(claim, readable);
+    }
 }
 
 /// A poll starts (`on`) or stops watching a socket's descriptor from outside. Only

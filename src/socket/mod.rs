@@ -77,6 +77,23 @@ pub(crate) struct Socket {
     pub(crate) commands_run: u64,
 }
 
+/// A connection this socket's thread waits on itself (`Socket::claim_input`). Dropped
+/// without `Socket::release_input`, it hands the connection back unread.
+pub(crate) struct InputClaim {
+    owner: Option<Arc<dyn crate::pipe::PipeEvents>>,
+    /// Our end of the connection's pipe.
+    pipe: PipeId,
+    pub fd: std::os::fd::RawFd,
+}
+
+impl Drop for InputClaim {
+    fn drop(&mut self) {
+        if let Some(owner) = self.owner.take() {
+            owner.release_input(false);
+        }
+    }
+}
+
 impl Socket {
     pub(crate) fn new(ctx: Arc<Ctx>, socket_type: i32) -> ZResult<Socket> {
         let pattern = Pattern::new(socket_type)?;
@@ -327,15 +344,31 @@ impl Socket {
     /// session and idle, this thread waits on the connection too and reads what arrives
     /// itself (`session::direct`): the message wakes us, not the I/O thread first.
     fn wait_input(&mut self, deadline: Option<Instant>) -> ZResult<()> {
-        let owner = if self.thread_safe() { None } else { self.pipes.sole() }
-            .and_then(|p| Some((p.peer_owner()?, p.peer_id(), p.id)));
-        let Some((owner, peer, pipe)) = owner else { return self.mailbox.wait(deadline) };
-        let Some(fd) = owner.claim_input(peer) else { return self.mailbox.wait(deadline) };
-        let r = self.mailbox.wait_or(deadline, Some(fd));
-        if owner.release_input(matches!(r, Ok(true))) {
-            self.process(Command::ActivateRead { pipe });
-        }
+        let Some(claim) = self.claim_input() else { return self.mailbox.wait(deadline) };
+        let r = self.mailbox.wait_or(deadline, Some(claim.fd));
+        self.release_input(claim, matches!(r, Ok(true)));
         r.map(|_| ())
+    }
+
+    /// The descriptor of this socket's one connection, if its session lent it and it is
+    /// idle, for this thread to wait on (see `session::direct`); `release_input` ends it.
+    pub(crate) fn claim_input(&mut self) -> Option<InputClaim> {
+        if self.thread_safe() {
+            return None;
+        }
+        let p = self.pipes.sole()?;
+        let owner = p.peer_owner()?;
+        let fd = owner.claim_input(p.peer_id())?;
+        Some(InputClaim { owner: Some(owner), pipe: p.id, fd })
+    }
+
+    /// The wait on a claimed connection ended (`readable`: its descriptor said so): reads
+    /// what came, and hands the connection back to its I/O thread.
+    pub(crate) fn release_input(&mut self, mut claim: InputClaim, readable: bool) {
+        let Some(owner) = claim.owner.take() else { return };
+        if owner.release_input(readable) {
+            self.process(Command::ActivateRead { pipe: claim.pipe });
+        }
     }
 
     /// ZMQ_EVENTS: POLLIN / POLLOUT as they stand after running pending commands.
