@@ -296,7 +296,7 @@ impl Socket {
                 {
                     let d =
                         *deadline.get_or_insert_with(|| deadline_after(self.opts.sndtimeo as i64));
-                    if let Err(e) = self.mailbox.wait(d) {
+                    if let Err(e) = self.wait_command(d) {
                         return Err((e, m));
                     }
                     if let Err(e) = self.process_commands() {
@@ -344,10 +344,20 @@ impl Socket {
     /// session and idle, this thread waits on the connection too and reads what arrives
     /// itself (`session::direct`): the message wakes us, not the I/O thread first.
     fn wait_input(&mut self, deadline: Option<Instant>) -> ZResult<()> {
-        let Some(claim) = self.claim_input() else { return self.mailbox.wait(deadline) };
+        let Some(claim) = self.claim_input() else { return self.wait_command(deadline) };
         let r = self.mailbox.wait_or(deadline, Some(claim.fd));
         self.release_input(claim, matches!(r, Ok(true)));
         r.map(|_| ())
+    }
+
+    /// Sleeps until a command comes (or `deadline`): on the mailbox's futex unless other
+    /// threads may be watching its eventfd (a thread-safe socket).
+    fn wait_command(&mut self, deadline: Option<Instant>) -> ZResult<()> {
+        if self.thread_safe() {
+            self.mailbox.wait(deadline)
+        } else {
+            self.mailbox.park(deadline)
+        }
     }
 
     /// The descriptor of this socket's one connection, if its session lent it and it is
