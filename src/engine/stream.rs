@@ -334,6 +334,7 @@ impl StreamEngine {
             && !self.hup
             && self.pending_error.is_none()
             && !self.decode_first
+            && !matches!(&self.state, State::Zmtp(e) if e.has_input())
     }
 
     /// The socket's thread saw the connection readable (`session::direct`): moves messages
@@ -415,8 +416,28 @@ impl StreamEngine {
                 inb.deliver();
             }
         }
-        while self.read_ready && inb.is_clear() && self.budget > 0 {
+        while inb.is_clear() {
             let State::Zmtp(engine) = &mut self.state else { break };
+            if engine.has_input() {
+                // What an earlier read left undecoded when the pipe filled goes first.
+                progress = true;
+                let failure = decode_into(engine, 0, inb);
+                inb.flush();
+                if let Some(e) = failure {
+                    if inb.deliver() {
+                        return Err(Failure::Protocol(e));
+                    }
+                    self.pending_error = Some(Failure::Protocol(e));
+                    return Ok(progress);
+                }
+                if !inb.deliver() {
+                    break;
+                }
+                continue;
+            }
+            if !self.read_ready || self.budget == 0 {
+                break;
+            }
             let (got, asked) = match engine.read_target() {
                 zmtp::ReadBuf::Batch(buf, from) => {
                     let asked = buf.len() - from;
@@ -578,18 +599,19 @@ fn decode_into(engine: &mut zmtp::Engine, n: usize, inb: &mut Inbound) -> Option
 
 /// Hands one decoded frame to the pipe side; an ERROR command from the peer ends the
 /// connection (what came before it is kept, what follows is dropped). PING/PONG were
-/// answered by the codec; other commands are ignored, as libzmq does.
-fn take_frame(f: zmtp::Frame, inb: &mut Inbound, failure: &mut Option<zmtp::ZmtpError>) {
+/// answered by the codec; other commands are ignored, as libzmq does. False once the pipe
+/// is full: the decoder keeps the rest as bytes, as libzmq's stops at a full pipe, rather
+/// than each as a message queued here.
+fn take_frame(f: zmtp::Frame, inb: &mut Inbound, failure: &mut Option<zmtp::ZmtpError>) -> bool {
     if failure.is_some() {
-        return;
+        return true;
     }
     match f {
-        zmtp::Frame::Message(m) => {
-            inb.push(m);
-        }
+        zmtp::Frame::Message(m) => inb.push(m),
         zmtp::Frame::Command(zmtp::Command::Error(_)) => {
             *failure = Some(zmtp::ZmtpError::proto("ERROR"));
+            true
         }
-        zmtp::Frame::Command(_) => {}
+        zmtp::Frame::Command(_) => true,
     }
 }

@@ -197,7 +197,6 @@ impl Decoder {
     }
 
     /// Undecoded bytes are buffered or a frame is held: `decode` before reading.
-    #[cfg(test)] // the engine drives these itself
     pub(crate) fn has_pending(&self) -> bool {
         self.held.is_some() || self.start < self.end
     }

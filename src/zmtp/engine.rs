@@ -80,11 +80,22 @@ impl Engine {
         now: Instant,
         frames: &mut Vec<Frame>,
     ) -> Result<(), ZmtpError> {
-        self.filled_into(n, now, &mut |f| frames.push(f))
+        self.filled_into(n, now, &mut |f| {
+            frames.push(f);
+            true
+        })
     }
 
-    /// `filled`, handing each frame to `sink` as it is decoded.
-    pub(crate) fn filled_into<F: FnMut(Frame)>(
+    /// Bytes read are not all decoded yet: the sink had no room (`filled_into`). Call
+    /// `filled_into(0, ..)` once it has, before reading more.
+    pub(crate) fn has_input(&self) -> bool {
+        self.decoder.has_pending()
+    }
+
+    /// `filled`, handing each frame to `sink` as it is decoded. A sink that answers false
+    /// has no room for more: decoding stops after that frame, and the rest stays buffered
+    /// as bytes (no message is built for it) until the next call.
+    pub(crate) fn filled_into<F: FnMut(Frame) -> bool>(
         &mut self,
         n: usize,
         now: Instant,
@@ -97,13 +108,18 @@ impl Engine {
         let plain = matches!(groups, Groups::None)
             && !mechanism.as_ref().is_some_and(|m| m.boxes_messages());
         let mut failed = None;
+        let mut full = false;
         decoder.decode(&mut |f| {
             if failed.is_some() {
                 return Ok(()); // the connection is over; drop the rest
             }
+            if full {
+                // Held as it came, before the mechanism sees it: unwrapping is stateful.
+                return Err(f);
+            }
             if plain && matches!(f, Frame::Message(_)) {
                 heartbeat.received();
-                sink(f);
+                full = !sink(f);
                 return Ok(());
             }
             let f = match mechanism {
@@ -119,7 +135,7 @@ impl Engine {
             };
             if let Some(f) = on_frame(heartbeat, encoder, mechanism, f, now) {
                 match groups.inbound(f) {
-                    Ok(Some(f)) => sink(f),
+                    Ok(Some(f)) => full = !sink(f),
                     Ok(None) => {}
                     Err(e) => failed = Some(e),
                 }
