@@ -57,9 +57,6 @@ pub(crate) struct StreamEngine {
     /// ends the connection once they are delivered, as libzmq (which stops decoding at a
     /// full pipe) only meets the bad frame after them.
     pending_error: Option<Failure>,
-    /// The handshake left frames for the decoder (a ZMTP 1.0 subscriber's implied
-    /// subscription): deliver them at once, not with the peer's first bytes.
-    decode_first: bool,
     /// Bytes this turn may still read plus write (`start_turn`).
     budget: usize,
     /// Bytes were read since the last direct send (`take_input_seen`): the credit that
@@ -80,7 +77,6 @@ impl StreamEngine {
             out_more: false,
             out_batch: out_batch.max(1),
             pending_error: None,
-            decode_first: false,
             budget: usize::MAX,
             input_seen: false,
         }
@@ -235,7 +231,6 @@ impl StreamEngine {
         let est = hs.finish();
         let legacy = est.version < (3, 0);
         self.state = State::Zmtp(Box::new(est.engine));
-        self.decode_first = true;
         let mut peer_metadata = est.peer_metadata;
         for (k, v) in est.zap_properties {
             if !peer_metadata.iter().any(|(n, _)| *n == k) {
@@ -333,7 +328,6 @@ impl StreamEngine {
             && !self.read_ready
             && !self.hup
             && self.pending_error.is_none()
-            && !self.decode_first
             && !matches!(&self.state, State::Zmtp(e) if e.has_input())
     }
 
@@ -408,69 +402,55 @@ impl StreamEngine {
 
     fn pump_in_zmtp(&mut self, inb: &mut Inbound) -> Result<bool, Failure> {
         let mut progress = false;
-        if std::mem::take(&mut self.decode_first) {
-            if let State::Zmtp(engine) = &mut self.state {
-                if let Some(e) = decode_into(engine, 0, inb) {
-                    return Err(Failure::Protocol(e));
-                }
-                inb.deliver();
-            }
-        }
         while inb.is_clear() {
             let State::Zmtp(engine) = &mut self.state else { break };
-            if engine.has_input() {
-                // What an earlier read left undecoded when the pipe filled goes first.
-                progress = true;
-                let failure = decode_into(engine, 0, inb);
-                inb.flush();
-                if let Some(e) = failure {
-                    if inb.deliver() {
-                        return Err(Failure::Protocol(e));
-                    }
-                    self.pending_error = Some(Failure::Protocol(e));
-                    return Ok(progress);
-                }
-                if !inb.deliver() {
+            // Bytes already buffered go first: what the handshake read beyond itself (or a
+            // ZMTP 1.0 subscriber's implied subscription), or what an earlier read left
+            // undecoded when the pipe filled.
+            let n = if engine.has_input() {
+                0
+            } else {
+                if !self.read_ready || self.budget == 0 {
                     break;
                 }
-                continue;
-            }
-            if !self.read_ready || self.budget == 0 {
-                break;
-            }
-            let (got, asked) = match engine.read_target() {
-                zmtp::ReadBuf::Batch(buf, from) => {
-                    let asked = buf.len() - from;
-                    (self.stream.recv_batch(buf, from), asked)
-                }
-                zmtp::ReadBuf::Body(body) => (self.stream.recv_body(body), body.remaining()),
-            };
-            match got {
-                Ok(0) => return Err(Failure::Io(libc::EPIPE)),
-                Ok(n) => {
-                    progress = true;
-                    self.input_seen = true;
-                    self.budget = self.budget.saturating_sub(n);
-                    if n < asked && !self.hup {
-                        self.read_ready = false; // the queue is empty (see `ready`)
+                let (got, asked) = match engine.read_target() {
+                    zmtp::ReadBuf::Batch(buf, from) => {
+                        let asked = buf.len() - from;
+                        (self.stream.recv_batch(buf, from), asked)
                     }
-                    let failure = decode_into(engine, n, inb);
-                    inb.flush();
-                    if let Some(e) = failure {
-                        // Everything decoded before the error reaches the socket first.
-                        if inb.deliver() {
-                            return Err(Failure::Protocol(e));
+                    zmtp::ReadBuf::Body(body) => (self.stream.recv_body(body), body.remaining()),
+                };
+                match got {
+                    Ok(0) => return Err(Failure::Io(libc::EPIPE)),
+                    Ok(n) => {
+                        self.input_seen = true;
+                        self.budget = self.budget.saturating_sub(n);
+                        if n < asked && !self.hup {
+                            self.read_ready = false; // the queue is empty (see `ready`)
                         }
-                        self.pending_error = Some(Failure::Protocol(e));
-                        return Ok(progress);
+                        n
                     }
-                    if !inb.deliver() {
-                        break;
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.read_ready = false;
+                        continue;
                     }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(Failure::io(&e)),
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.read_ready = false,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Failure::io(&e)),
+            };
+            progress = true;
+            let failure = decode_into(engine, n, inb);
+            inb.flush();
+            if let Some(e) = failure {
+                // Everything decoded before the error reaches the socket first.
+                if inb.deliver() {
+                    return Err(Failure::Protocol(e));
+                }
+                self.pending_error = Some(Failure::Protocol(e));
+                return Ok(progress);
+            }
+            if !inb.deliver() {
+                break;
             }
         }
         Ok(progress)
