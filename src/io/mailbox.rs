@@ -537,78 +537,50 @@ mod loom_tests {
         });
     }
 
+    /// An owner blocked in `sleep` (`wait` or `park`) until it has taken `n` commands from
+    /// a sender of `n`, then looking once more: every command arrives, in order, and no
+    /// signal is left raised behind them.
+    fn owner_takes_all(n: u64, sleep: fn(&Mailbox)) {
+        let mb = Arc::new(Mailbox::new().unwrap());
+        let mb2 = mb.clone();
+        let t = loom::thread::spawn(move || (1..=n).for_each(|i| mb2.send(cmd(i))));
+        let mut got = Vec::new();
+        while (got.len() as u64) < n {
+            sleep(&mb);
+            if mb.has_pending() {
+                mb.take(&mut got);
+            }
+        }
+        t.join().unwrap();
+        if mb.has_pending() {
+            mb.take(&mut got);
+        }
+        assert_eq!(ids(&got), (1..=n).collect::<Vec<_>>());
+        assert!(!mb.signal.is_raised(), "ZMQ_FD left readable with nothing pending");
+    }
+
     /// A blocked owner (zmq_recv waiting on the eventfd) always wakes for a command sent
     /// while it goes to sleep, including one sent while it was awake.
     #[test]
     fn loom_mailbox_wait_never_misses() {
         let mut b = loom::model::Builder::new();
         b.preemption_bound = Some(2);
-        b.check(|| {
-            let mb = Arc::new(Mailbox::new().unwrap());
-            let mb2 = mb.clone();
-            let t = loom::thread::spawn(move || {
-                mb2.send(cmd(1));
-                mb2.send(cmd(2));
-            });
-            let mut got = Vec::new();
-            while got.len() < 2 {
-                mb.wait(None).unwrap();
-                if mb.has_pending() {
-                    mb.take(&mut got);
-                }
-            }
-            t.join().unwrap();
-            assert_eq!(ids(&got), vec![1, 2]);
-        });
+        b.check(|| owner_takes_all(2, |mb| mb.wait(None).unwrap()));
     }
 
-    /// A blocked owner parked on its futex (zmq_recv on a socket that is not thread-safe)
-    /// always wakes for a command, and leaves no signal raised behind it.
+    /// The same with the owner parked on its futex (zmq_recv on a socket that is not
+    /// thread-safe).
     #[test]
     fn loom_mailbox_park_never_misses() {
         let mut b = loom::model::Builder::new();
         b.preemption_bound = Some(2);
-        b.check(|| {
-            let mb = Arc::new(Mailbox::new().unwrap());
-            let mb2 = mb.clone();
-            let t = loom::thread::spawn(move || {
-                mb2.send(cmd(1));
-                mb2.send(cmd(2));
-            });
-            let mut got = Vec::new();
-            while got.len() < 2 {
-                mb.park(None).unwrap();
-                if mb.has_pending() {
-                    mb.take(&mut got);
-                }
-            }
-            t.join().unwrap();
-            if mb.has_pending() {
-                mb.take(&mut got);
-            }
-            assert_eq!(ids(&got), vec![1, 2]);
-            assert!(!mb.signal.is_raised(), "ZMQ_FD left readable with nothing pending");
-        });
+        b.check(|| owner_takes_all(2, |mb| mb.park(None).unwrap()));
     }
 
-    /// As above with one sender, checked exhaustively (no preemption bound).
+    /// As above with one command, checked exhaustively (no preemption bound).
     #[test]
     fn loom_mailbox_park_one() {
-        loom::model(|| {
-            let mb = Arc::new(Mailbox::new().unwrap());
-            let mb2 = mb.clone();
-            let t = loom::thread::spawn(move || {
-                mb2.send(cmd(1));
-            });
-            let mut got = Vec::new();
-            while got.is_empty() {
-                mb.park(None).unwrap();
-                if mb.has_pending() {
-                    mb.take(&mut got);
-                }
-            }
-            t.join().unwrap();
-        });
+        loom::model(|| owner_takes_all(1, |mb| mb.park(None).unwrap()));
     }
 
     /// An owner that gives up parking (its deadline passed) while a sender comes: either
