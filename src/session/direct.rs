@@ -15,14 +15,15 @@
 //! request-reply exchange: a sender streaming messages would otherwise write each one with
 //! a syscall of its own, where the I/O thread batches them.
 //!
-//! Receiving works the same way round. A socket about to sleep in a blocking receive on
-//! its one connection, lent and idle, claims the connection's descriptor
-//! (`claim_input`): it leaves the I/O thread's epoll set, and the socket's thread waits on
-//! it beside its mailbox. Once it is readable (or the wait ends otherwise) the same thread
-//! runs the engine's turn itself (`release_input`) and puts the descriptor back, which
-//! reports anything still unread to the I/O thread at once. Each message then wakes the
-//! thread that wants it, not the I/O thread first. Any event of the session's own in
-//! between takes the descriptor back with the engine (`reclaim`).
+//! Receiving works the same way round. A socket about to sleep in a blocking receive (or
+//! a poll for input) on its one connection, lent and idle, claims the connection
+//! (`claim_input`): its registration in the I/O thread's epoll set turns silent, and the
+//! socket's thread waits on the descriptor beside its mailbox. Once it is readable (or the
+//! wait ends otherwise) the same thread runs the engine's turn itself (`release_input`)
+//! and turns the registration back to READABLE, which reports anything still unread to
+//! the I/O thread at once. Each message then wakes the thread that wants it, not the I/O
+//! thread first. Any event of the session's own in between takes the connection back with
+//! the engine (`reclaim`).
 
 use crate::engine::{Failure, Inbound, StreamEngine};
 use crate::pipe::{PipeEvent, PipeEvents, PipeId};
@@ -36,7 +37,8 @@ use std::sync::Arc;
 pub(super) struct Lent {
     pub engine: Box<StreamEngine>,
     pub inbound: Inbound,
-    /// The socket's thread took the descriptor out of the reactor (`claim_input`).
+    /// The socket's thread silenced the registration to watch the descriptor itself
+    /// (`claim_input`).
     pub claimed: bool,
 }
 
@@ -60,19 +62,19 @@ impl Direct {
     }
 
     /// Takes the engine back (waiting for a direct send in progress to finish), with its
-    /// descriptor back in the reactor if the socket's thread had claimed it.
+    /// registration restored if the socket's thread had claimed it.
     pub(super) fn reclaim(&self) -> Option<Lent> {
         let mut lent = self.slot.lock().take()?;
         if std::mem::take(&mut lent.claimed) {
-            self.register(&mut lent.engine);
+            self.give_back(&mut lent.engine);
         }
         Some(lent)
     }
 
-    /// Puts a claimed descriptor back in the reactor: bytes (or a hang-up) already there
-    /// are reported to the I/O thread at once. False if that failed: the connection fails
-    /// at the engine's next turn.
-    fn register(&self, engine: &mut StreamEngine) -> bool {
+    /// Restores a claimed connection's READABLE registration: bytes (or a hang-up) already
+    /// there are reported to the I/O thread at once. False if that failed: the connection
+    /// fails at the engine's next turn.
+    fn give_back(&self, engine: &mut StreamEngine) -> bool {
         let Some((registry, token)) = &self.reactor else { return false };
         match engine.set_quiet(registry, *token, false) {
             Ok(()) => true,
@@ -157,7 +159,7 @@ impl PipeEvents for Direct {
         let mut wake_io = false;
         let mut woke_reader = false;
         if readable {
-            let armed = engine.heartbeat_deadline();
+            let before = engine.heartbeat_deadline();
             // As in `try_send`: a bug fails the connection, on the I/O thread.
             inbound.reader_here = Some(false);
             let r = catch_unwind(AssertUnwindSafe(|| {
@@ -177,11 +179,11 @@ impl PipeEvents for Direct {
             }
             // A peer's PING can bring the heartbeat forward: the session arms its timer.
             let due = engine.heartbeat_deadline();
-            if due.is_some_and(|t| armed.is_none_or(|a| t < a)) {
+            if due.is_some_and(|t| before.is_none_or(|b| t < b)) {
                 wake_io = true;
             }
         }
-        if !self.register(engine) {
+        if !self.give_back(engine) {
             wake_io = true;
         } else if let Some((registry, token)) = &self.reactor {
             engine.sync_interest(registry, *token);
