@@ -151,9 +151,9 @@ pub(crate) trait PipeEvents: Send + Sync {
         None
     }
 
-    /// Ends what `claim_input` began, on the reader's thread; `readable`: the descriptor
-    /// said so.
-    /// True if the pipe woke its reader (which then runs its ActivateRead itself).
+    /// Ends what `claim_input` began, on the reader's thread (`readable`: the descriptor
+    /// said so). True if what was read woke the reader, which then runs its ActivateRead
+    /// itself.
     fn release_input(&self, _readable: bool) -> bool {
         false
     }
@@ -480,16 +480,16 @@ impl Pipe {
     /// Publishes what was written; wakes the peer if it was asleep on this pipe.
     #[inline]
     pub(crate) fn flush(&mut self) {
-        // One relaxed store per batch, for pipe statistics.
-        self.out_dir.msgs_flushed.store(self.msgs_written, Ordering::Relaxed);
-        if !self.out.flush() && !self.peer_gone {
+        if self.flush_quiet() {
             self.peer.mailbox.send(PipeEvent::ActivateRead(self.peer.id));
         }
     }
 
     /// `flush` by a writer on the reader's own thread: true if the reader was asleep on
     /// the pipe, which it then activates itself rather than through its mailbox.
+    #[inline]
     pub(crate) fn flush_quiet(&mut self) -> bool {
+        // One relaxed store per batch, for pipe statistics.
         self.out_dir.msgs_flushed.store(self.msgs_written, Ordering::Relaxed);
         !self.out.flush() && !self.peer_gone
     }

@@ -136,10 +136,11 @@ pub(crate) fn wait(
     }
 }
 
-/// The socket whose input an item waits for, if any (for `wait`'s `input_of`).
-pub(crate) fn input_socket(item: &zmq_pollitem_t) -> *mut c_void {
-    if item.events & IN != 0 {
-        item.socket
+/// The socket an item waiting for `events` on `socket` (NULL: a plain fd) waits for input
+/// on, if any (for `wait`'s `input_of`).
+pub(crate) fn input_socket(socket: *mut c_void, events: c_short) -> *mut c_void {
+    if events & IN != 0 {
+        socket
     } else {
         std::ptr::null_mut()
     }
@@ -154,6 +155,8 @@ struct Claims {
 }
 
 impl Claims {
+    /// Claims the connection of each socket `input_of` names among `n` pollfds (once per
+    /// socket), where it can be claimed.
     fn claim(&mut self, n: usize, input_of: &impl Fn(usize) -> *mut c_void) {
         for i in 0..n {
             let s = input_of(i);
@@ -229,7 +232,7 @@ fn poll_items(
             .map(|i| i.socket)
             .collect(),
     );
-    let inputs: Vec<*mut c_void> = items.iter().map(input_socket).collect();
+    let inputs: Vec<*mut c_void> = items.iter().map(|i| input_socket(i.socket, i.events)).collect();
     let result = wait(
         &mut fds,
         timeout,

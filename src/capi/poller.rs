@@ -2,7 +2,7 @@
 //! level-triggered with the same readiness checks and wait loop as zmq_poll.
 
 use super::handle::Registry;
-use super::poll::{pollfd_of, ready, wait, zmq_fd_t};
+use super::poll::{input_socket, pollfd_of, ready, wait, zmq_fd_t};
 use super::socket::{is_thread_safe, poll_fd, watch, SOCKETS};
 use super::{guard, guard_int};
 use crate::consts::{ZMQ_POLLERR, ZMQ_POLLIN, ZMQ_POLLOUT, ZMQ_POLLPRI};
@@ -156,11 +156,7 @@ impl Poller {
         let Poller { items, fds, owners, .. } = self;
         let input_of = |k: usize| {
             let item = &items[owners[k]];
-            if item.events & ZMQ_POLLIN as c_short != 0 {
-                item.socket
-            } else {
-                std::ptr::null_mut()
-            }
+            input_socket(item.socket, item.events)
         };
         let found = wait(fds, timeout, None, input_of, |fds| {
             let mut n = 0;
