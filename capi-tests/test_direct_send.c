@@ -13,6 +13,7 @@
 #include "netutil.h"
 #include "refutil.h"
 #include <poll.h>
+#include <pthread.h>
 
 /*  Debian's libzmq exports no zmq_poller_*: built against it, the REQ waits with zmq_poll
     instead.  */
@@ -222,6 +223,51 @@ static void peer_gone (const char *base)
     TEST_ASSERT (zmq_send (rep, buf, (size_t) n, 0) == n);
     int m = zmq_recv (req, buf + 8, 8, 0);
     TEST_ASSERT (m == n && memcmp (buf, buf + 8, (size_t) n) == 0);
+    TEST_OK (zmq_close (mon));
+    close_pair (&p);
+}
+
+/*  The REP goes away while the REQ's thread is blocked in zmq_recv, watching the
+    connection itself: the hang-up is seen at once (DISCONNECTED, from the I/O thread,
+    while the receive still waits), and the receive ends on its own time-out.  */
+struct blocked {
+    void *req;
+    int rc, err;
+};
+
+static void *recv_blocked (void *arg)
+{
+    struct blocked *b = arg;
+    char buf[8];
+    b->rc = zmq_recv (b->req, buf, sizeof buf, 0);
+    b->err = errno;
+    return NULL;
+}
+
+static void gone_while_blocked (const char *base)
+{
+    struct pair p = open_pair (ZMQ_REP, ZMQ_REQ);
+    void *rep = p.a, *req = p.b;
+    char ep[256];
+    bind_at (rep, base, ep, sizeof ep);
+    void *mon = monitor_open (p.ctx_b, req, "inproc://direct-gone", ZMQ_EVENT_DISCONNECTED);
+    TEST_OK (zmq_connect (req, ep));
+    send_str (req, "ping");
+    recv_str (rep, "ping");
+    set_int (req, ZMQ_RCVTIMEO, 2500);
+    struct blocked b = {req, 0, 0};
+    pthread_t t;
+    TEST_ASSERT (pthread_create (&t, NULL, recv_blocked, &b) == 0);
+    /*  Let it block; the case holds (more slowly) if it had not yet.  */
+    struct timespec pause = {0, 100000000};
+    nanosleep (&pause, NULL);
+    long start = now_ms ();
+    TEST_OK (zmq_close (rep));
+    expect_event_skip (mon, ZMQ_EVENT_DISCONNECTED, 0, 2000, NULL, 0);
+    TEST_ASSERT (now_ms () - start < 2000);
+    TEST_ASSERT (pthread_join (t, NULL) == 0);
+    TEST_ASSERT (b.rc == -1 && b.err == EAGAIN);
+    p.a = new_socket (p.ctx_a, ZMQ_REP); /* for close_pair */
     TEST_OK (zmq_close (mon));
     close_pair (&p);
 }
@@ -460,5 +506,7 @@ int main (void)
     hwm_stream ("tcp://127.0.0.1:*", 1);
     polled ("tcp://127.0.0.1:*");
     polled ("ipc://*");
+    gone_while_blocked ("tcp://127.0.0.1:*");
+    gone_while_blocked ("ipc://*");
     return 0;
 }
