@@ -12,7 +12,8 @@ use mio::Registry;
 use std::io;
 
 pub(crate) struct Listener {
-    sock: ListenSock,
+    /// None once closed (`deregister`).
+    sock: Option<ListenSock>,
     link: SocketLink,
     /// The endpoint as bound (for unbind) and as resolved (for events and pipes).
     endpoint: String,
@@ -29,7 +30,7 @@ impl Listener {
         resolved: String,
         cleanup: Option<IpcCleanup>,
     ) -> Listener {
-        Listener { sock, link, endpoint, resolved, cleanup }
+        Listener { sock: Some(sock), link, endpoint, resolved, cleanup }
     }
 
     /// False if the accept filters refuse this peer: ZMQ_TCP_ACCEPT_FILTER by address;
@@ -67,7 +68,8 @@ fn user_in_group(uid: u32, gid: u32) -> bool {
 
 impl IoObject for Listener {
     fn register(&mut self, ctl: &mut Ctl<'_>) -> Step {
-        if self.sock.register(ctl.registry, ctl.token).is_err() {
+        let Some(sock) = &mut self.sock else { return Step::Close };
+        if sock.register(ctl.registry, ctl.token).is_err() {
             return Step::Close;
         }
         Step::Continue
@@ -75,8 +77,9 @@ impl IoObject for Listener {
 
     /// Accepts every pending connection.
     fn ready(&mut self, ctl: &mut Ctl<'_>, _readable: bool, _writable: bool, _hup: bool) -> Step {
+        let Some(sock) = &self.sock else { return Step::Continue };
         loop {
-            match self.sock.accept() {
+            match sock.accept() {
                 Ok((stream, addr)) => {
                     if !self.admits(&stream, addr) {
                         // libzmq closes it and reports the accept as failed.
@@ -115,7 +118,13 @@ impl IoObject for Listener {
     }
 
     fn deregister(&mut self, registry: &Registry) {
-        self.sock.deregister(registry);
+        let Some(mut sock) = self.sock.take() else { return };
+        sock.deregister(registry);
+        let fd = sock.fd();
+        // Closed before CLOSED is raised, as libzmq does: the thread it wakes may bind the
+        // same address at once (an abstract ipc name, or a tcp port without SO_REUSEADDR's
+        // help), and must not meet this socket still holding it.
+        drop(sock);
         if let Some(c) = self.cleanup.take() {
             if let Err(e) = c.remove() {
                 let code = e.raw_os_error().unwrap_or(libc::EIO) as u64;
@@ -123,6 +132,6 @@ impl IoObject for Listener {
                 return;
             }
         }
-        self.link.event(ZMQ_EVENT_CLOSED, self.sock.fd() as u64, &self.resolved, "");
+        self.link.event(ZMQ_EVENT_CLOSED, fd as u64, &self.resolved, "");
     }
 }
