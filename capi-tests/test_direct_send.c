@@ -56,6 +56,14 @@ static struct pair open_pair (int type_a, int type_b)
     return p;
 }
 
+/*  `a` binds to `base`, `b` connects to the endpoint it got.  */
+static void join_pair (struct pair *p, const char *base)
+{
+    char ep[256];
+    bind_at (p->a, base, ep, sizeof ep);
+    TEST_OK (zmq_connect (p->b, ep));
+}
+
 static void close_pair (struct pair *p)
 {
     TEST_OK (zmq_close (p->b));
@@ -110,9 +118,7 @@ static void reqrep (const char *base, int curve)
     void *rep = p.a, *req = p.b;
     if (curve)
         use_curve (rep, req);
-    char ep[256];
-    bind_at (rep, base, ep, sizeof ep);
-    TEST_OK (zmq_connect (req, ep));
+    join_pair (&p, base);
     char *buf = malloc (1 << 20);
     TEST_ASSERT (buf);
     int rounds = curve ? 10 : 40;
@@ -143,9 +149,7 @@ static void bursts (const char *base)
 {
     struct pair p = open_pair (ZMQ_ROUTER, ZMQ_DEALER);
     void *router = p.a, *dealer = p.b;
-    char ep[256];
-    bind_at (router, base, ep, sizeof ep);
-    TEST_OK (zmq_connect (dealer, ep));
+    join_pair (&p, base);
     uint32_t next_out = 0, next_in = 0;
     for (int round = 0; round < 40; round++) {
         int burst = 1 + round % 17;
@@ -230,20 +234,6 @@ static void peer_gone (const char *base)
 /*  The REP goes away while the REQ's thread is blocked in zmq_recv, watching the
     connection itself: the hang-up is seen at once (DISCONNECTED, from the I/O thread,
     while the receive still waits), and the receive ends on its own time-out.  */
-struct blocked {
-    void *req;
-    int rc, err;
-};
-
-static void *recv_blocked (void *arg)
-{
-    struct blocked *b = arg;
-    char buf[8];
-    b->rc = zmq_recv (b->req, buf, sizeof buf, 0);
-    b->err = errno;
-    return NULL;
-}
-
 static void gone_while_blocked (const char *base)
 {
     struct pair p = open_pair (ZMQ_REP, ZMQ_REQ);
@@ -255,9 +245,9 @@ static void gone_while_blocked (const char *base)
     send_str (req, "ping");
     recv_str (rep, "ping");
     set_int (req, ZMQ_RCVTIMEO, 2500);
-    struct blocked b = {req, 0, 0};
+    struct blocker b = {req, 0, 0};
     pthread_t t;
-    TEST_ASSERT (pthread_create (&t, NULL, recv_blocked, &b) == 0);
+    TEST_ASSERT (pthread_create (&t, NULL, block_in_recv, &b) == 0);
     /*  Let it block; the case holds (more slowly) if it had not yet.  */
     struct timespec pause = {0, 100000000};
     nanosleep (&pause, NULL);
@@ -279,9 +269,7 @@ static void slow_reader (const char *base)
 {
     struct pair p = open_pair (ZMQ_PULL, ZMQ_PUSH);
     void *pull = p.a, *push = p.b;
-    char ep[256];
-    bind_at (pull, base, ep, sizeof ep);
-    TEST_OK (zmq_connect (push, ep));
+    join_pair (&p, base);
     enum { count = 200, size = 65536 };
     char *buf = malloc (size);
     TEST_ASSERT (buf);
@@ -334,9 +322,7 @@ static void timeout_then_fd (const char *base)
 {
     struct pair p = open_pair (ZMQ_REP, ZMQ_REQ);
     void *rep = p.a, *req = p.b;
-    char ep[256];
-    bind_at (rep, base, ep, sizeof ep);
-    TEST_OK (zmq_connect (req, ep));
+    join_pair (&p, base);
     int fd;
     size_t len = sizeof fd;
     TEST_OK (zmq_getsockopt (req, ZMQ_FD, &fd, &len));
@@ -376,9 +362,7 @@ static void hwm_stream (const char *base, int curve)
         use_curve (pull, push);
     set_int (pull, ZMQ_RCVHWM, 4);
     set_int (push, ZMQ_SNDHWM, 4);
-    char ep[256];
-    bind_at (pull, base, ep, sizeof ep);
-    TEST_OK (zmq_connect (push, ep));
+    join_pair (&p, base);
     /*  Fewer under CURVE: encryption under valgrind is slow.  */
     unsigned count = curve ? 300 : 2000;
     char buf[2048];
@@ -424,9 +408,7 @@ static void polled (const char *base)
 {
     struct pair p = open_pair (ZMQ_REP, ZMQ_REQ);
     void *rep = p.a, *req = p.b;
-    char ep[256];
-    bind_at (rep, base, ep, sizeof ep);
-    TEST_OK (zmq_connect (req, ep));
+    join_pair (&p, base);
     int fds[2];
     TEST_ASSERT (pipe (fds) == 0);
     void *poller = NULL;

@@ -85,21 +85,6 @@ static void on_signal (int sig)
     (void) sig;
 }
 
-struct blocker {
-    void *sock;
-    int rc;
-    int err;
-};
-
-static void *block_in_recv (void *arg)
-{
-    struct blocker *b = arg;
-    char buf[4];
-    b->rc = zmq_recv (b->sock, buf, sizeof buf, 0);
-    b->err = errno;
-    return NULL;
-}
-
 /*  A handled signal ends a blocking receive with EINTR, with or without SA_RESTART (as
     poll(2), which libzmq blocks in, is never restarted).  */
 static void test_eintr (void *ctx, int flags)

@@ -74,4 +74,21 @@ static void test_setup (unsigned seconds)
     assert_ferrozmq ();
 }
 
+/*  A receive for a thread of its own to block in (pthread_create with block_in_recv):
+    its result and errno.  */
+struct blocker {
+    void *sock;
+    int rc;
+    int err;
+};
+
+static void *block_in_recv (void *arg)
+{
+    struct blocker *b = arg;
+    char buf[8];
+    b->rc = zmq_recv (b->sock, buf, sizeof buf, 0);
+    b->err = errno;
+    return NULL;
+}
+
 #endif
