@@ -137,7 +137,8 @@ run_suite() {
     log "pyzmq test suite on $name (per test ${TEST_TIMEOUT}s, whole run ${SUITE_TIMEOUT}s)"
     rm -rf "$dir"; mkdir -p "$dir"
     cp -r "$TESTSRC/tests" "$TESTSRC/pytest.ini" "$dir/"
-    ( cd "$dir" && timeout -k 30 "$SUITE_TIMEOUT" "$venv/bin/pytest" -p no:cacheprovider \
+    ( cd "$dir" && PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}" FZ_RERUN="$RERUN" \
+        timeout -k 30 "$SUITE_TIMEOUT" "$venv/bin/pytest" -p no:cacheprovider -p fz_rerun \
         --timeout "$TEST_TIMEOUT" -v -rfEs --junitxml=junit.xml $DESELECT $PYTEST_ARGS tests \
         > pytest.log 2>&1 ) || rc=$?
     [ "$rc" = 124 ] && echo "  the whole run hit SUITE_TIMEOUT: see $dir/pytest.log for the last test"
@@ -145,8 +146,10 @@ run_suite() {
     return "$rc"
 }
 
-# The tests expected-skips.txt says not to run, with its reasons.
+# The tests expected-skips.txt says not to run, and those it lets run again after a failure
+# (fz_rerun.py), with its reasons.
 DESELECT=$(sed -n 's/^deselect \([^ |]*\) | .*/--deselect \1/p' "$HERE/expected-skips.txt")
+RERUN=$(sed -n 's/^rerun \([^ |]*\) | .*/\1/p' "$HERE/expected-skips.txt" | tr '\n' ' ')
 
 VENV=$WORK/venv
 build_pyzmq "$VENV" ferrozmq ZMQ_PREFIX="$PREFIX" PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" ZMQ_DRAFT_API=1

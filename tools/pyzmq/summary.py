@@ -51,8 +51,8 @@ def load_skips():
     entries = []
     for n, line in enumerate(skips_file.read_text().splitlines(), 1):
         line = line.strip()
-        if not line or line.startswith("#") or line.startswith("deselect "):
-            continue  # deselected tests never run: run.sh passes them to pytest
+        if not line or line.startswith("#") or line.startswith(("deselect ", "rerun ")):
+            continue  # run.sh passes these to pytest (not run; run again after a failure)
         parts = [p.strip() for p in line.split(" | ")]
         if len(parts) != 3 or not all(parts):
             sys.exit(f"{skips_file}:{n}: expected 'pattern | reason text | why', got {line!r}")
@@ -103,6 +103,11 @@ for key, (kind, reason) in sorted(f.items()):
 for n, pattern, _, why in entries:
     if n not in used:
         print(f"  note: {skips_file.name}:{n} ({pattern}: {why}) matched no skip: remove it?")
+# pytest-rerunfailures prints "<node id> RERUN" in -v output for each attempt that failed.
+log = work / "run-ferrozmq" / "pytest.log"
+reruns = [l.split()[0] for l in log.read_text(errors="replace").splitlines() if " RERUN " in l]
+for t in sorted(set(reruns)):
+    print(f"  note: {t} failed {reruns.count(t)} time(s) and was run again")
 c = counts(f)
 allowed = c["skipped"] - sum(1 for b in bad if b.startswith("  unexpected skip"))
 if bad:
