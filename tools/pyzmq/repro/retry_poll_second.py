@@ -12,17 +12,19 @@ import time
 import zmq
 
 N = 50
+
+
+def stop(*_):
+    signal.setitimer(signal.ITIMER_REAL, 0, 0)
+
+
 ctx = zmq.Context()
 failures, unexplained = [], 0
-for i in range(N):
+for _ in range(N):
     x, y = ctx.socket(zmq.PAIR), ctx.socket(zmq.PAIR)
     x.linger = y.linger = 0
     port = x.bind_to_random_port('tcp://127.0.0.1')
     y.connect(f'tcp://127.0.0.1:{port}')
-
-    def stop(*_):
-        signal.setitimer(signal.ITIMER_REAL, 0, 0)
-
     previous = signal.signal(signal.SIGALRM, stop)
     poller = zmq.Poller()
     poller.register(x, zmq.POLLIN)
@@ -37,7 +39,8 @@ for i in range(N):
     if x not in events:
         phase = start % 1
         failures.append(f'{took:.3f} s from {phase:.3f}')
-        unexplained += not (0.9 - 0.01 <= phase < 1.0)
+        # 10 ms of slack: the alarm was set a little before the poll began.
+        unexplained += not (0.89 <= phase < 1.0)
     x.close()
     y.close()
 ctx.term()
